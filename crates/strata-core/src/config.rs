@@ -1,0 +1,260 @@
+//! Configuration: one TOML file with `[master]`, `[worker]` and `[client]` sections.
+//!
+//! Every key has a default, so an empty file (or none) is a working single-machine setup.
+//! Durations are written like `3s`, `500ms`, `10m`; sizes like `128MiB`.
+
+use crate::error::{Error, Result};
+use crate::size::ByteSize;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The master's RPC address when nothing else is said.
+pub const DEFAULT_MASTER_ADDRESS: &str = "127.0.0.1:8020";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Settings of the metadata server.
+    pub master: MasterConfig,
+    /// Settings of a block server.
+    pub worker: WorkerConfig,
+    /// Settings of clients (CLI, benchmarks, gateways).
+    pub client: ClientConfig,
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are an error so typos do not go unnoticed.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading config {}", path.display()), e))?;
+        Config::parse(&text).map_err(|e| match e {
+            Error::InvalidArgument(m) => {
+                Error::InvalidArgument(format!("config {}: {m}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))
+    }
+
+    /// Renders the configuration as TOML (used by `strata local --print-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Settings of the master.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MasterConfig {
+    /// Address of the gRPC service (`HOST:PORT`; port 0 picks a free port).
+    pub listen: String,
+    /// Where the journal and snapshots live.
+    pub data_dir: PathBuf,
+    /// Replication of new files when the client does not ask for one.
+    pub default_replication: u32,
+    /// Block size of new files when the client does not ask for one.
+    pub default_block_size: ByteSize,
+    /// Replicas a block needs before its file can be closed.
+    pub min_replication: u32,
+    /// How often workers send heartbeats.
+    #[serde(with = "duration_text")]
+    pub heartbeat_interval: Duration,
+    /// A worker silent for this long is declared dead and its blocks re-replicated.
+    #[serde(with = "duration_text")]
+    pub worker_dead_timeout: Duration,
+    /// A writer that has not renewed its lease for this long is presumed dead; its files are
+    /// recovered to their last complete length and closed.
+    #[serde(with = "duration_text")]
+    pub lease_timeout: Duration,
+    /// Journal entries between two snapshots of the namespace.
+    pub checkpoint_entries: u64,
+    /// Share of blocks that must be reported before safe mode ends by itself.
+    pub safemode_threshold: f64,
+    /// How long safe mode lasts after the threshold is reached.
+    #[serde(with = "duration_text")]
+    pub safemode_extension: Duration,
+    /// How often the replication monitor looks for work.
+    #[serde(with = "duration_text")]
+    pub replication_interval: Duration,
+    /// Copies a single worker may be sending at once for re-replication.
+    pub replication_max_streams: u32,
+    /// A scheduled copy not confirmed within this time is scheduled again.
+    #[serde(with = "duration_text")]
+    pub replication_pending_timeout: Duration,
+    /// How often workers send a full block report.
+    #[serde(with = "duration_text")]
+    pub block_report_interval: Duration,
+    /// Largest page a directory listing returns.
+    pub list_page_size: u32,
+    /// Access times are updated at most this often per file.
+    #[serde(with = "duration_text")]
+    pub atime_precision: Duration,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            listen: DEFAULT_MASTER_ADDRESS.to_string(),
+            data_dir: PathBuf::from("./strata-data/master"),
+            default_replication: 3,
+            default_block_size: ByteSize(128 << 20),
+            min_replication: 1,
+            heartbeat_interval: Duration::from_secs(3),
+            worker_dead_timeout: Duration::from_secs(30),
+            lease_timeout: Duration::from_secs(60),
+            checkpoint_entries: 100_000,
+            safemode_threshold: 0.999,
+            safemode_extension: Duration::from_secs(3),
+            replication_interval: Duration::from_secs(1),
+            replication_max_streams: 2,
+            replication_pending_timeout: Duration::from_secs(60),
+            block_report_interval: Duration::from_secs(600),
+            list_page_size: 1000,
+            atime_precision: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Settings of a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Address of the data port (`HOST:PORT`; port 0 picks a free port).
+    pub listen: String,
+    /// Host name or address registered with the master when `listen` is a wildcard address.
+    pub advertise_host: Option<String>,
+    /// The master's gRPC address.
+    pub master: String,
+    /// Where block files live.
+    pub data_dir: PathBuf,
+    /// The rack this worker is in, e.g. `/rack1`.
+    pub rack: String,
+    /// Space this worker may use; 0 means the free space of its disk.
+    pub capacity: ByteSize,
+    /// Whether a finished block is fsync'd before it is acknowledged.
+    pub sync_on_close: bool,
+    /// Time for one full checksum pass over every stored block (0 disables the scanner).
+    #[serde(with = "duration_text")]
+    pub scan_period: Duration,
+    /// Reads and writes to peers time out after this long without progress.
+    #[serde(with = "duration_text")]
+    pub socket_timeout: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            listen: "127.0.0.1:0".to_string(),
+            advertise_host: None,
+            master: DEFAULT_MASTER_ADDRESS.to_string(),
+            data_dir: PathBuf::from("./strata-data/worker"),
+            rack: "/default-rack".to_string(),
+            capacity: ByteSize(0),
+            sync_on_close: false,
+            scan_period: Duration::from_secs(7 * 24 * 3600),
+            socket_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Settings of a client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The master's gRPC address.
+    pub master: String,
+    /// Replication of files this client creates; 0 takes the master's default.
+    pub replication: u32,
+    /// Block size of files this client creates; 0 takes the master's default.
+    pub block_size: ByteSize,
+    /// Bytes of file data per packet on the data plane.
+    pub packet_size: ByteSize,
+    /// Bytes a writer may have sent but not yet had acknowledged.
+    pub write_window: ByteSize,
+    /// Reads and writes to workers time out after this long without progress.
+    #[serde(with = "duration_text")]
+    pub socket_timeout: Duration,
+    /// The user name sent with requests; empty means `$USER`.
+    pub user: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            master: DEFAULT_MASTER_ADDRESS.to_string(),
+            replication: 0,
+            block_size: ByteSize(0),
+            packet_size: ByteSize(64 << 10),
+            write_window: ByteSize(8 << 20),
+            socket_timeout: Duration::from_secs(60),
+            user: String::new(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The user name requests carry: the configured one, else `$USER`, else `root`.
+    pub fn effective_user(&self) -> String {
+        if !self.user.is_empty() {
+            return self.user.clone();
+        }
+        std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "root".to_string())
+    }
+}
+
+/// Serde adapter writing durations as `3s`, `250ms`, `10m`.
+pub mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Writes a duration as human text.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    /// Reads a duration from human text such as `3s` or `1h 30m`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.master.default_replication, 3);
+        assert_eq!(c.master.default_block_size, ByteSize(128 << 20));
+        assert_eq!(c.master.heartbeat_interval, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn overrides_and_round_trip() {
+        let c = Config::parse(
+            "[master]\nheartbeat_interval = \"500ms\"\ndefault_block_size = \"1MiB\"\n[worker]\nrack = \"/r2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.master.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(c.master.default_block_size, ByteSize(1 << 20));
+        assert_eq!(c.worker.rack, "/r2");
+        let again = Config::parse(&c.to_toml()).unwrap();
+        assert_eq!(again.master.heartbeat_interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(Config::parse("[master]\nheartbeat = \"1s\"\n").is_err());
+    }
+}

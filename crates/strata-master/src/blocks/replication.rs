@@ -1,0 +1,431 @@
+//! The replication monitor: finds blocks with too few, too many or damaged replicas and
+//! schedules copies and deletions, fewest live replicas first, throttled per source worker.
+
+use super::health::{BlockStatus, classify};
+use super::map::Replica;
+use crate::cluster::Cluster;
+use crate::namespace::Namespace;
+use crate::placement::{Placed, choose_targets};
+use crate::workers::{AdminState, WorkerIdx, WorkerRegistry};
+use rand::Rng;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use strata_core::{BlockId, ExtendedBlock};
+use strata_proto::rpc::{TransferCommand, WorkerCommand, worker_command};
+
+/// Most blocks examined in one pass (the rest wait for the next).
+const MAX_BLOCKS_PER_PASS: usize = 20_000;
+/// How often every block of the namespace is looked at, as a safety net.
+const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A copy scheduled but not yet confirmed by the targets' reports.
+#[derive(Debug, Clone)]
+struct PendingTransfer {
+    source: WorkerIdx,
+    targets: Vec<WorkerIdx>,
+    deadline: Instant,
+}
+
+/// Blocks waiting to be examined and copies in flight.
+#[derive(Debug)]
+pub struct ReplicationQueue {
+    needs_check: HashSet<BlockId>,
+    pending: HashMap<BlockId, PendingTransfer>,
+    last_full_scan: Option<Instant>,
+    /// Copies scheduled since start.
+    pub scheduled_transfers: u64,
+    /// Replica deletions scheduled since start (excess and corrupt).
+    pub scheduled_deletions: u64,
+}
+
+impl Default for ReplicationQueue {
+    fn default() -> Self {
+        ReplicationQueue {
+            needs_check: HashSet::new(),
+            pending: HashMap::new(),
+            last_full_scan: None,
+            scheduled_transfers: 0,
+            scheduled_deletions: 0,
+        }
+    }
+}
+
+impl ReplicationQueue {
+    /// Queues a block for examination.
+    pub fn mark(&mut self, block: BlockId) {
+        self.needs_check.insert(block);
+    }
+
+    /// Queues many blocks for examination.
+    pub fn mark_all(&mut self, blocks: impl IntoIterator<Item = BlockId>) {
+        self.needs_check.extend(blocks);
+    }
+
+    /// Copies in flight.
+    pub fn pending_transfers(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Blocks waiting to be examined.
+    pub fn queued(&self) -> usize {
+        self.needs_check.len()
+    }
+
+    /// A replica of `block` arrived on `worker`: a copy to it is done.
+    pub fn replica_arrived(
+        &mut self,
+        block: BlockId,
+        worker: WorkerIdx,
+        workers: &mut WorkerRegistry,
+    ) {
+        let Some(pending) = self.pending.get_mut(&block) else {
+            return;
+        };
+        pending.targets.retain(|t| *t != worker);
+        if pending.targets.is_empty() {
+            let source = pending.source;
+            self.pending.remove(&block);
+            release(workers, source);
+        }
+    }
+
+    /// A block no longer exists: drop any copy of it in flight.
+    pub fn forget(&mut self, block: BlockId, workers: &mut WorkerRegistry) {
+        self.needs_check.remove(&block);
+        if let Some(p) = self.pending.remove(&block) {
+            release(workers, p.source);
+        }
+    }
+
+    /// A worker is gone: copies from or to it will not finish.
+    pub fn worker_lost(&mut self, idx: WorkerIdx, workers: &mut WorkerRegistry) {
+        let affected: Vec<BlockId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.source == idx || p.targets.contains(&idx))
+            .map(|(b, _)| *b)
+            .collect();
+        for block in affected {
+            if let Some(p) = self.pending.remove(&block) {
+                release(workers, p.source);
+            }
+            self.needs_check.insert(block);
+        }
+    }
+}
+
+fn release(workers: &mut WorkerRegistry, source: WorkerIdx) {
+    if let Some(w) = workers.get_mut(source) {
+        w.transfers_in_flight = w.transfers_in_flight.saturating_sub(1);
+    }
+}
+
+/// Settings of one monitor pass.
+#[derive(Debug, Clone, Copy)]
+pub struct PassSettings {
+    /// Copies one worker may be sending at once.
+    pub max_streams: u32,
+    /// How long a scheduled copy may take before it is scheduled again.
+    pub pending_timeout: Duration,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    /// Copies scheduled.
+    pub transfers: usize,
+    /// Replica deletions scheduled.
+    pub deletions: usize,
+    /// Workers whose decommission finished.
+    pub decommissioned: usize,
+}
+
+struct Work {
+    block: BlockId,
+    extended: ExtendedBlock,
+    status: BlockStatus,
+    missing: usize,
+}
+
+/// One pass of the monitor over the blocks queued for examination.
+pub fn run_pass(
+    ns: &Namespace,
+    cluster: &mut Cluster,
+    settings: PassSettings,
+    now: Instant,
+    rng: &mut impl Rng,
+) -> PassReport {
+    let mut report = PassReport::default();
+    expire_pending(cluster, now);
+    let scan_due = cluster
+        .replication
+        .last_full_scan
+        .is_none_or(|t| now.duration_since(t) >= FULL_SCAN_INTERVAL);
+    if scan_due {
+        cluster.replication.last_full_scan = Some(now);
+        cluster
+            .replication
+            .needs_check
+            .extend(ns.blocks().map(|(b, _)| b));
+    }
+    let batch: Vec<BlockId> = cluster
+        .replication
+        .needs_check
+        .iter()
+        .take(MAX_BLOCKS_PER_PASS)
+        .copied()
+        .collect();
+    let mut work = Vec::new();
+    for block in batch {
+        cluster.replication.needs_check.remove(&block);
+        if let Some(w) = examine(ns, cluster, block, &mut report) {
+            work.push(w);
+        }
+    }
+    work.sort_by_key(|w| w.status.live.len());
+    schedule_copies(cluster, work, settings, now, rng, &mut report);
+    report.decommissioned = finish_decommissions(ns, cluster);
+    cluster.replication.scheduled_transfers += report.transfers as u64;
+    cluster.replication.scheduled_deletions += report.deletions as u64;
+    report
+}
+
+fn expire_pending(cluster: &mut Cluster, now: Instant) {
+    let expired: Vec<BlockId> = cluster
+        .replication
+        .pending
+        .iter()
+        .filter(|(_, p)| p.deadline <= now)
+        .map(|(b, _)| *b)
+        .collect();
+    for block in expired {
+        if let Some(p) = cluster.replication.pending.remove(&block) {
+            tracing::warn!(%block, "re-replication timed out; scheduling it again");
+            release(&mut cluster.workers, p.source);
+        }
+        cluster.replication.needs_check.insert(block);
+    }
+}
+
+/// Decides what a block needs: deletions happen at once, copies are returned as work.
+fn examine(
+    ns: &Namespace,
+    cluster: &mut Cluster,
+    block: BlockId,
+    report: &mut PassReport,
+) -> Option<Work> {
+    let Some((_, file, record)) = ns.block_record(block) else {
+        for replica in cluster.blocks.remove_block(block) {
+            cluster.enqueue_delete(
+                replica.worker,
+                ExtendedBlock {
+                    id: block,
+                    generation: replica.generation,
+                    length: replica.length,
+                },
+            );
+            report.deletions += 1;
+        }
+        return None;
+    };
+    if !record.complete {
+        return None;
+    }
+    let status = classify(block, &record, file.replication, &cluster.blocks, &cluster.workers);
+    let extended = record.extended();
+    if status.readable() > 0 {
+        for bad in &status.corrupt {
+            tracing::info!(%block, worker = bad.worker.0, "deleting a corrupt replica");
+            cluster.blocks.remove(block, bad.worker);
+            cluster.enqueue_delete(
+                bad.worker,
+                ExtendedBlock {
+                    generation: bad.generation,
+                    ..extended
+                },
+            );
+            report.deletions += 1;
+        }
+    }
+    let expected = status.expected as usize;
+    let in_flight = cluster
+        .replication
+        .pending
+        .get(&block)
+        .map_or(0, |p| p.targets.len());
+    if status.live.len() > expected && in_flight == 0 {
+        for worker in choose_excess(&status.live, expected, &cluster.workers) {
+            tracing::debug!(%block, worker = worker.0, "deleting an excess replica");
+            cluster.blocks.remove(block, worker);
+            cluster.enqueue_delete(worker, extended);
+            report.deletions += 1;
+        }
+    }
+    let missing = expected.saturating_sub(status.live.len() + in_flight);
+    if missing > 0 && status.readable() > 0 {
+        return Some(Work {
+            block,
+            extended,
+            status,
+            missing,
+        });
+    }
+    None
+}
+
+/// Which live replicas to delete so that `keep` remain: first from racks holding more than
+/// one replica (so rack spread is kept), among those the worker with the least free space.
+fn choose_excess(live: &[Replica], keep: usize, workers: &WorkerRegistry) -> Vec<WorkerIdx> {
+    let mut remaining: Vec<(WorkerIdx, String, u64)> = live
+        .iter()
+        .filter_map(|r| {
+            let w = workers.get(r.worker)?;
+            Some((r.worker, w.address.rack.clone(), w.storage.remaining))
+        })
+        .collect();
+    let mut out = Vec::new();
+    while remaining.len() > keep {
+        let crowded: Vec<usize> = (0..remaining.len())
+            .filter(|&i| {
+                remaining
+                    .iter()
+                    .filter(|(_, rack, _)| *rack == remaining[i].1)
+                    .count()
+                    > 1
+            })
+            .collect();
+        let pool: Vec<usize> = if crowded.is_empty() {
+            (0..remaining.len()).collect()
+        } else {
+            crowded
+        };
+        let Some(&victim) = pool.iter().min_by_key(|&&i| remaining[i].2) else {
+            break;
+        };
+        out.push(remaining.remove(victim).0);
+    }
+    out
+}
+
+fn schedule_copies(
+    cluster: &mut Cluster,
+    work: Vec<Work>,
+    settings: PassSettings,
+    now: Instant,
+    rng: &mut impl Rng,
+    report: &mut PassReport,
+) {
+    let mut candidates = cluster.placement_candidates();
+    for w in work {
+        let source = w
+            .status
+            .decommissioning
+            .iter()
+            .chain(w.status.live.iter())
+            .filter_map(|r| cluster.workers.get(r.worker))
+            .filter(|e| e.transfers_in_flight < settings.max_streams)
+            .min_by_key(|e| (e.transfers_in_flight, e.admin == AdminState::Normal))
+            .map(|e| e.idx);
+        let Some(source) = source else {
+            cluster.replication.needs_check.insert(w.block);
+            continue;
+        };
+        let existing: Vec<Placed> = w
+            .status
+            .live
+            .iter()
+            .chain(w.status.decommissioning.iter())
+            .filter_map(|r| {
+                Some(Placed {
+                    idx: r.worker,
+                    rack: cluster.workers.get(r.worker)?.address.rack.clone(),
+                })
+            })
+            .collect();
+        let excluded: Vec<WorkerIdx> = cluster
+            .blocks
+            .replicas(w.block)
+            .iter()
+            .map(|r| r.worker)
+            .collect();
+        let targets = choose_targets(
+            &candidates,
+            w.missing,
+            None,
+            &existing,
+            &excluded,
+            w.extended.length,
+            rng,
+        );
+        if targets.is_empty() {
+            cluster.replication.needs_check.insert(w.block);
+            continue;
+        }
+        let addresses = targets
+            .iter()
+            .filter_map(|t| cluster.workers.get(*t).map(|e| e.address.clone()))
+            .collect();
+        for c in candidates.iter_mut().filter(|c| targets.contains(&c.idx)) {
+            c.load += 1;
+        }
+        tracing::info!(block = %w.block, source = source.0, targets = ?targets,
+            live = w.status.live.len(), "scheduling re-replication");
+        if let Some(entry) = cluster.workers.get_mut(source) {
+            entry.transfers_in_flight += 1;
+            entry.commands.push_back(WorkerCommand {
+                command: Some(worker_command::Command::Transfer(TransferCommand {
+                    block: Some(w.extended.into()),
+                    targets: addresses,
+                })),
+            });
+        }
+        cluster.replication.pending.insert(
+            w.block,
+            PendingTransfer {
+                source,
+                targets,
+                deadline: now + settings.pending_timeout,
+            },
+        );
+        report.transfers += 1;
+    }
+}
+
+/// Marks decommissioning workers whose every block is fully replicated elsewhere as done.
+fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
+    let draining: Vec<WorkerIdx> = cluster
+        .workers
+        .iter()
+        .filter(|w| w.admin == AdminState::Decommissioning)
+        .map(|w| w.idx)
+        .collect();
+    let in_service = cluster
+        .workers
+        .iter()
+        .filter(|w| w.accepts_new_blocks())
+        .count();
+    if in_service == 0 {
+        return 0;
+    }
+    let mut done = 0;
+    for idx in draining {
+        let drained = cluster.blocks.blocks_on(idx).all(|block| {
+            let Some((_, file, record)) = ns.block_record(block) else {
+                return true;
+            };
+            // A cluster smaller than the replication target holds one replica per worker.
+            let wanted = (file.replication as usize).min(in_service);
+            record.complete
+                && classify(block, &record, file.replication, &cluster.blocks, &cluster.workers)
+                    .live
+                    .len()
+                    >= wanted
+        });
+        if drained && let Some(entry) = cluster.workers.get_mut(idx) {
+            entry.admin = AdminState::Decommissioned;
+            tracing::info!(worker = %entry.address.id, "decommission finished");
+            done += 1;
+        }
+    }
+    done
+}

@@ -1,0 +1,215 @@
+//! The cluster's soft state under one lock: workers, block locations, the replication queue
+//! and safe mode. Everything here is rebuilt from registrations and block reports after a
+//! restart; nothing is journaled.
+
+use crate::blocks::replication::ReplicationQueue;
+use crate::blocks::{BlockMap, Replica, ReplicaState};
+use crate::namespace::Namespace;
+use crate::placement::Candidate;
+use crate::safemode::SafeMode;
+use crate::workers::{WorkerIdx, WorkerRegistry};
+use std::time::{Duration, Instant};
+use strata_core::{BlockId, ExtendedBlock};
+use strata_proto::rpc::{self, DeleteCommand, ReportedBlock, WorkerCommand, worker_command};
+
+/// Most blocks in one delete command.
+const DELETE_BATCH: usize = 1000;
+
+/// Workers, blocks, replication work and safe mode.
+#[derive(Debug)]
+pub struct Cluster {
+    /// This cluster's id, handed to workers so they never join another cluster's master.
+    pub cluster_id: String,
+    /// The registered workers.
+    pub workers: WorkerRegistry,
+    /// Where replicas are.
+    pub blocks: BlockMap,
+    /// Blocks to look at and copies in flight.
+    pub replication: ReplicationQueue,
+    /// Safe mode.
+    pub safe_mode: SafeMode,
+}
+
+/// What the master makes of a reported replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A replica of a block the namespace knows.
+    Accept,
+    /// A replica that is damaged or stale (older generation, wrong length).
+    Corrupt,
+    /// A replica of a block no file owns: the worker should delete it.
+    Orphan,
+}
+
+impl Cluster {
+    /// A fresh cluster state for a master that just started.
+    pub fn new(cluster_id: String) -> Cluster {
+        Cluster {
+            cluster_id,
+            workers: WorkerRegistry::default(),
+            blocks: BlockMap::default(),
+            replication: ReplicationQueue::default(),
+            safe_mode: SafeMode::at_startup(),
+        }
+    }
+
+    /// Records a replica a worker reported, judging it against the namespace.
+    pub fn record_replica(
+        &mut self,
+        ns: &Namespace,
+        worker: WorkerIdx,
+        reported: &ReportedBlock,
+    ) -> Verdict {
+        let block = BlockId(reported.id);
+        let state = if reported.state == rpc::ReplicaState::BeingWritten as i32 {
+            ReplicaState::BeingWritten
+        } else {
+            ReplicaState::Finalized
+        };
+        let Some((_, _, record)) = ns.block_record(block) else {
+            self.enqueue_delete(
+                worker,
+                ExtendedBlock {
+                    id: block,
+                    generation: reported.generation,
+                    length: reported.length,
+                },
+            );
+            self.blocks.remove(block, worker);
+            return Verdict::Orphan;
+        };
+        let stale = reported.generation < record.generation
+            || (record.complete
+                && (state == ReplicaState::BeingWritten
+                    || (reported.generation == record.generation
+                        && reported.length != record.length)));
+        self.blocks.add(
+            block,
+            Replica {
+                worker,
+                generation: reported.generation,
+                length: reported.length,
+                state,
+                corrupt: stale,
+            },
+        );
+        self.replication.replica_arrived(block, worker, &mut self.workers);
+        self.replication.mark(block);
+        if stale { Verdict::Corrupt } else { Verdict::Accept }
+    }
+
+    /// Forgets the blocks (of deleted or overwritten files) and asks their holders to delete
+    /// them.
+    pub fn invalidate(&mut self, blocks: &[ExtendedBlock]) {
+        for block in blocks {
+            for replica in self.blocks.remove_block(block.id) {
+                self.enqueue_delete(
+                    replica.worker,
+                    ExtendedBlock {
+                        generation: replica.generation,
+                        ..*block
+                    },
+                );
+            }
+            self.replication.forget(block.id, &mut self.workers);
+        }
+    }
+
+    /// Queues the deletion of one replica for the worker's next heartbeat.
+    pub fn enqueue_delete(&mut self, worker: WorkerIdx, block: ExtendedBlock) {
+        let Some(entry) = self.workers.get_mut(worker) else {
+            return;
+        };
+        if let Some(WorkerCommand {
+            command: Some(worker_command::Command::Delete(delete)),
+        }) = entry.commands.back_mut()
+            && delete.blocks.len() < DELETE_BATCH
+        {
+            delete.blocks.push(block.into());
+            return;
+        }
+        entry.commands.push_back(WorkerCommand {
+            command: Some(worker_command::Command::Delete(DeleteCommand {
+                blocks: vec![block.into()],
+            })),
+        });
+    }
+
+    /// Blocks waiting to be deleted on workers.
+    pub fn pending_deletions(&self) -> u64 {
+        self.workers
+            .iter()
+            .flat_map(|w| w.commands.iter())
+            .map(|c| match &c.command {
+                Some(worker_command::Command::Delete(d)) => d.blocks.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Declares dead every live worker silent for longer than `timeout`; their replicas are
+    /// forgotten and their blocks queued for checking. Returns the workers that died.
+    pub fn detect_dead_workers(&mut self, timeout: Duration, now: Instant) -> Vec<WorkerIdx> {
+        let dead: Vec<WorkerIdx> = self
+            .workers
+            .iter()
+            .filter(|w| w.alive && now.duration_since(w.last_heartbeat) > timeout)
+            .map(|w| w.idx)
+            .collect();
+        for idx in &dead {
+            self.worker_lost(*idx);
+        }
+        dead
+    }
+
+    /// A worker is gone (dead, or re-registering with a fresh report): forget its replicas.
+    pub fn worker_lost(&mut self, idx: WorkerIdx) {
+        if let Some(entry) = self.workers.get_mut(idx) {
+            entry.alive = false;
+            entry.commands.clear();
+            entry.transfers_in_flight = 0;
+        }
+        let lost = self.blocks.remove_worker(idx);
+        self.replication.worker_lost(idx, &mut self.workers);
+        self.replication.mark_all(lost);
+    }
+
+    /// Live, in-service workers as placement candidates.
+    pub fn placement_candidates(&self) -> Vec<Candidate> {
+        self.workers
+            .iter()
+            .filter(|w| w.accepts_new_blocks())
+            .map(|w| Candidate {
+                idx: w.idx,
+                rack: w.address.rack.clone(),
+                remaining: w.storage.remaining,
+                load: w.active_operations,
+            })
+            .collect()
+    }
+
+    /// Counts finished blocks and those with at least one good reported replica, for safe mode.
+    pub fn reported_blocks(&self, ns: &Namespace) -> (u64, u64) {
+        let mut reported = 0;
+        let mut total = 0;
+        for (block, _) in ns.blocks() {
+            let Some((_, _, record)) = ns.block_record(block) else {
+                continue;
+            };
+            if !record.complete {
+                continue;
+            }
+            total += 1;
+            let good = self.blocks.replicas(block).iter().any(|r| {
+                !r.corrupt
+                    && r.state == ReplicaState::Finalized
+                    && r.generation >= record.generation
+                    && self.workers.is_alive(r.worker)
+            });
+            if good {
+                reported += 1;
+            }
+        }
+        (reported, total)
+    }
+}

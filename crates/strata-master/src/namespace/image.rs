@@ -1,0 +1,164 @@
+//! The namespace as a stream of snapshot records (parents before children) and back.
+
+use super::{BlockRecord, Directory, FileInode, Inode, InodeKind, Namespace};
+use std::collections::{HashMap, VecDeque};
+use strata_core::{BlockId, InodeId};
+use strata_proto::journal::{self, InodeRecord, SnapshotHeader};
+
+impl Namespace {
+    /// The header describing this namespace in a snapshot.
+    pub fn image_header(&self) -> SnapshotHeader {
+        SnapshotHeader {
+            version: 1,
+            last_txid: self.last_txid,
+            next_inode_id: self.next_inode,
+            next_block_id: self.next_block,
+            next_generation: self.next_generation,
+            inode_count: self.inodes.len() as u64,
+        }
+    }
+
+    /// Every inode as a snapshot record, parents before children.
+    pub fn image_records(&self) -> impl Iterator<Item = InodeRecord> + '_ {
+        let mut queue = VecDeque::from([InodeId::ROOT]);
+        std::iter::from_fn(move || {
+            let id = queue.pop_front()?;
+            let inode = self.inodes.get(&id)?;
+            let mut record = InodeRecord {
+                id: inode.id.0,
+                parent: inode.parent.0,
+                name: inode.name.clone(),
+                owner: inode.owner.clone(),
+                group: inode.group.clone(),
+                mode: inode.mode,
+                modification_time: inode.mtime,
+                access_time: inode.atime,
+                ..Default::default()
+            };
+            match &inode.kind {
+                InodeKind::Directory(dir) => {
+                    record.directory = true;
+                    queue.extend(dir.children.values().copied());
+                }
+                InodeKind::File(file) => {
+                    record.replication = file.replication;
+                    record.block_size = file.block_size;
+                    record.client_name = file.writer.clone().unwrap_or_default();
+                    record.blocks = file
+                        .blocks
+                        .iter()
+                        .map(|b| journal::BlockRecord {
+                            id: b.id.0,
+                            generation: b.generation,
+                            length: b.length,
+                            complete: b.complete,
+                        })
+                        .collect();
+                }
+            }
+            Some(record)
+        })
+    }
+
+    /// Rebuilds a namespace from a snapshot, checking that the records form a tree.
+    pub fn from_image(
+        header: &SnapshotHeader,
+        records: impl IntoIterator<Item = InodeRecord>,
+    ) -> Result<Namespace, String> {
+        let mut ns = Namespace {
+            inodes: HashMap::with_capacity(header.inode_count as usize),
+            block_owner: HashMap::new(),
+            next_inode: header.next_inode_id,
+            next_block: header.next_block_id,
+            next_generation: header.next_generation,
+            last_txid: header.last_txid,
+            files: 0,
+            directories: 0,
+        };
+        for record in records {
+            let id = InodeId(record.id);
+            if ns.inodes.contains_key(&id) {
+                return Err(format!("inode {} appears twice", record.id));
+            }
+            if record.id >= ns.next_inode {
+                return Err(format!("inode {} is beyond the id counter", record.id));
+            }
+            let kind = if record.directory {
+                ns.directories += 1;
+                InodeKind::Directory(Directory::default())
+            } else {
+                ns.files += 1;
+                let mut blocks = Vec::with_capacity(record.blocks.len());
+                for b in &record.blocks {
+                    let block = BlockId(b.id);
+                    if ns.block_owner.insert(block, id).is_some() {
+                        return Err(format!("{block} belongs to two files"));
+                    }
+                    if b.id >= ns.next_block || b.generation >= ns.next_generation {
+                        return Err(format!("{block} is beyond the id counters"));
+                    }
+                    blocks.push(BlockRecord {
+                        id: block,
+                        generation: b.generation,
+                        length: b.length,
+                        complete: b.complete,
+                    });
+                }
+                InodeKind::File(FileInode {
+                    replication: record.replication,
+                    block_size: record.block_size,
+                    blocks,
+                    writer: (!record.client_name.is_empty()).then(|| record.client_name.clone()),
+                })
+            };
+            let parent = InodeId(record.parent);
+            if id == InodeId::ROOT {
+                if !record.directory {
+                    return Err("the root is not a directory".to_string());
+                }
+            } else {
+                let Some(Inode {
+                    kind: InodeKind::Directory(dir),
+                    ..
+                }) = ns.inodes.get_mut(&parent)
+                else {
+                    return Err(format!(
+                        "inode {} comes before its parent directory {}",
+                        record.id, record.parent
+                    ));
+                };
+                if dir.children.insert(record.name.clone(), id).is_some() {
+                    return Err(format!(
+                        "two entries named {:?} in inode {}",
+                        record.name, record.parent
+                    ));
+                }
+            }
+            ns.inodes.insert(
+                id,
+                Inode {
+                    id,
+                    parent,
+                    name: record.name,
+                    owner: record.owner,
+                    group: record.group,
+                    mode: record.mode,
+                    mtime: record.modification_time,
+                    atime: record.access_time,
+                    kind,
+                },
+            );
+        }
+        if !ns.inodes.contains_key(&InodeId::ROOT) {
+            return Err("the snapshot has no root directory".to_string());
+        }
+        if ns.inodes.len() as u64 != header.inode_count {
+            return Err(format!(
+                "the header promises {} inodes, the snapshot holds {}",
+                header.inode_count,
+                ns.inodes.len()
+            ));
+        }
+        Ok(ns)
+    }
+}

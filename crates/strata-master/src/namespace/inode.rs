@@ -1,0 +1,114 @@
+//! Inodes: directories with sorted children, files with their block lists.
+
+use std::collections::BTreeMap;
+use strata_core::{BlockId, ExtendedBlock, InodeId};
+
+/// One block of a file as the namespace records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// The block id.
+    pub id: BlockId,
+    /// Its current generation stamp.
+    pub generation: u64,
+    /// Its length; final once `complete`.
+    pub length: u64,
+    /// False while the block is being written (its length is not yet known).
+    pub complete: bool,
+}
+
+impl BlockRecord {
+    /// The block as an [`ExtendedBlock`].
+    pub fn extended(&self) -> ExtendedBlock {
+        ExtendedBlock {
+            id: self.id,
+            generation: self.generation,
+            length: self.length,
+        }
+    }
+}
+
+/// A file's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileInode {
+    /// Target number of replicas of each block.
+    pub replication: u32,
+    /// Size of each block but the last.
+    pub block_size: u64,
+    /// The blocks, in file order.
+    pub blocks: Vec<BlockRecord>,
+    /// The client writing the file, while it is open for writing.
+    pub writer: Option<String>,
+}
+
+impl FileInode {
+    /// Length of the file: the sum of its complete blocks (data still in flight is not counted).
+    pub fn length(&self) -> u64 {
+        self.blocks
+            .iter()
+            .filter(|b| b.complete)
+            .map(|b| b.length)
+            .sum()
+    }
+}
+
+/// A directory's children, sorted by name so listings page in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Directory {
+    /// Child name to inode.
+    pub children: BTreeMap<String, InodeId>,
+}
+
+/// What an inode is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InodeKind {
+    /// A directory.
+    Directory(Directory),
+    /// A file.
+    File(FileInode),
+}
+
+/// A file or directory with its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inode {
+    /// Its id.
+    pub id: InodeId,
+    /// Its parent directory (the root is its own parent).
+    pub parent: InodeId,
+    /// Its name in the parent ("" for the root).
+    pub name: String,
+    /// Owning user.
+    pub owner: String,
+    /// Owning group.
+    pub group: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Last modification, ms since the epoch.
+    pub mtime: i64,
+    /// Last access, ms since the epoch.
+    pub atime: i64,
+    /// Directory or file.
+    pub kind: InodeKind,
+}
+
+impl Inode {
+    /// The file part, if this is a file.
+    pub fn file(&self) -> Option<&FileInode> {
+        match &self.kind {
+            InodeKind::File(f) => Some(f),
+            InodeKind::Directory(_) => None,
+        }
+    }
+
+    /// The directory part, if this is a directory.
+    pub fn directory(&self) -> Option<&Directory> {
+        match &self.kind {
+            InodeKind::Directory(d) => Some(d),
+            InodeKind::File(_) => None,
+        }
+    }
+
+    /// Whether this is a directory.
+    pub fn is_directory(&self) -> bool {
+        matches!(self.kind, InodeKind::Directory(_))
+    }
+}

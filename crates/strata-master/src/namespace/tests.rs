@@ -1,0 +1,296 @@
+//! Namespace rules, determinism of replay, and snapshot round trips.
+
+use super::*;
+use proptest::prelude::*;
+use strata_proto::journal::{self, Entry, entry::Op};
+
+struct Log {
+    ns: Namespace,
+    entries: Vec<Entry>,
+}
+
+impl Log {
+    fn new() -> Log {
+        Log {
+            ns: Namespace::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, op: Op) -> Result<Outcome> {
+        let entry = Entry {
+            txid: self.entries.len() as u64 + 1,
+            op: Some(op),
+        };
+        let result = self.ns.apply(&entry);
+        self.entries.push(entry);
+        result
+    }
+
+    fn mkdir(&mut self, path: &str, parents: bool) -> Result<Outcome> {
+        self.apply(Op::Mkdir(journal::Mkdir {
+            path: path.into(),
+            owner: "alice".into(),
+            mode: 0o755,
+            time: 10,
+            create_parents: parents,
+            ..Default::default()
+        }))
+    }
+
+    fn create(&mut self, path: &str, client: &str) -> Result<Outcome> {
+        self.apply(Op::CreateFile(journal::CreateFile {
+            path: path.into(),
+            owner: "alice".into(),
+            mode: 0o644,
+            time: 20,
+            replication: 3,
+            block_size: 1 << 20,
+            client_name: client.into(),
+            ..Default::default()
+        }))
+    }
+
+    fn inode(&self, path: &str) -> InodeId {
+        self.ns.resolve(&StrataPath::parse(path).unwrap()).unwrap()
+    }
+
+    fn write_file(&mut self, path: &str, lengths: &[u64]) {
+        self.create(path, "c").unwrap();
+        let id = self.inode(path);
+        let mut previous = None;
+        for len in lengths {
+            let Outcome::BlockAdded { block, .. } = self
+                .apply(Op::AddBlock(journal::AddBlock {
+                    inode_id: id.0,
+                    client_name: "c".into(),
+                    previous,
+                }))
+                .unwrap()
+            else {
+                panic!("no block");
+            };
+            previous = Some(journal::BlockRecord {
+                id: block.id.0,
+                generation: block.generation,
+                length: *len,
+                complete: true,
+            });
+        }
+        self.apply(Op::CompleteFile(journal::CompleteFile {
+            inode_id: id.0,
+            client_name: "c".into(),
+            last: previous,
+            time: 30,
+        }))
+        .unwrap();
+    }
+}
+
+#[test]
+fn mkdir_rules() {
+    let mut log = Log::new();
+    assert!(matches!(log.mkdir("/a/b", false), Err(Error::NotFound { path }) if path == "/a"));
+    log.mkdir("/a/b/c", true).unwrap();
+    assert!(matches!(log.mkdir("/a/b", false), Err(Error::AlreadyExists { .. })));
+    log.mkdir("/a/b", true).unwrap();
+    log.create("/a/f", "c").unwrap();
+    assert!(matches!(log.mkdir("/a/f/x", true), Err(Error::NotADirectory { path }) if path == "/a/f"));
+    assert_eq!(log.ns.directory_count(), 4);
+    assert_eq!(log.ns.file_count(), 1);
+}
+
+#[test]
+fn create_write_complete_and_lengths() {
+    let mut log = Log::new();
+    log.write_file("/f", &[1 << 20, 1 << 20, 5]);
+    let status = log.ns.file_info(&StrataPath::parse("/f").unwrap()).unwrap().unwrap();
+    assert_eq!(status.length, (2 << 20) + 5);
+    assert!(!status.under_construction);
+    assert_eq!(status.block_count, 3);
+    let blocks = log
+        .ns
+        .file_blocks(&StrataPath::parse("/f").unwrap(), (1 << 20) + 1, 1)
+        .unwrap();
+    assert_eq!(blocks.blocks.len(), 1);
+    assert_eq!(blocks.blocks[0].offset, 1 << 20);
+    assert!(matches!(
+        log.ns.file_blocks(&StrataPath::parse("/f").unwrap(), (2 << 20) + 6, 1),
+        Err(Error::PastEndOfFile { .. })
+    ));
+}
+
+#[test]
+fn second_writer_and_overwrite() {
+    let mut log = Log::new();
+    log.create("/f", "c1").unwrap();
+    assert!(matches!(log.create("/f", "c2"), Err(Error::LeaseConflict { holder, .. }) if holder == "c1"));
+    let id = log.inode("/f");
+    assert!(matches!(
+        log.apply(Op::AddBlock(journal::AddBlock { inode_id: id.0, client_name: "c2".into(), previous: None })),
+        Err(Error::NoLease { .. })
+    ));
+    log.apply(Op::CompleteFile(journal::CompleteFile { inode_id: id.0, client_name: "c1".into(), last: None, time: 1 }))
+        .unwrap();
+    assert!(matches!(log.create("/f", "c2"), Err(Error::AlreadyExists { .. })));
+    let overwrite = Op::CreateFile(journal::CreateFile {
+        path: "/f".into(),
+        replication: 1,
+        block_size: 4096,
+        client_name: "c2".into(),
+        overwrite: true,
+        ..Default::default()
+    });
+    assert!(matches!(log.apply(overwrite), Ok(Outcome::Created { .. })));
+    assert_eq!(log.ns.file_count(), 1);
+}
+
+#[test]
+fn rename_rules() {
+    let mut log = Log::new();
+    log.mkdir("/a/b", true).unwrap();
+    log.mkdir("/c", false).unwrap();
+    let rename = |s: &str, d: &str| {
+        Op::Rename(journal::Rename {
+            source: s.into(),
+            destination: d.into(),
+            time: 5,
+        })
+    };
+    assert!(matches!(log.apply(rename("/a", "/a/b/x")), Err(Error::InvalidOperation { .. })));
+    assert!(matches!(log.apply(rename("/a", "/c")), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(log.apply(rename("/a", "/nope/x")), Err(Error::NotFound { .. })));
+    assert!(matches!(log.apply(rename("/", "/z")), Err(Error::InvalidOperation { .. })));
+    log.apply(rename("/a", "/c/a2")).unwrap();
+    assert!(log.ns.lookup(&StrataPath::parse("/c/a2/b").unwrap()).unwrap().is_some());
+    assert!(log.ns.lookup(&StrataPath::parse("/a").unwrap()).unwrap().is_none());
+}
+
+#[test]
+fn delete_rules() {
+    let mut log = Log::new();
+    log.mkdir("/d/e", true).unwrap();
+    log.write_file("/d/e/f", &[100]);
+    let delete = |p: &str, r: bool| {
+        Op::Delete(journal::Delete {
+            path: p.into(),
+            recursive: r,
+            time: 9,
+        })
+    };
+    assert!(matches!(log.apply(delete("/d", false)), Err(Error::DirectoryNotEmpty { .. })));
+    assert!(matches!(log.apply(delete("/", true)), Err(Error::InvalidOperation { .. })));
+    let Outcome::Deleted { existed, blocks, .. } = log.apply(delete("/d", true)).unwrap() else {
+        panic!()
+    };
+    assert!(existed);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(log.ns.block_count(), 0);
+    assert_eq!(log.ns.file_count(), 0);
+    assert!(matches!(log.apply(delete("/d", true)), Ok(Outcome::Deleted { existed: false, .. })));
+}
+
+#[test]
+fn append_reopens_a_partial_last_block() {
+    let mut log = Log::new();
+    log.write_file("/f", &[1 << 20, 300]);
+    let out = log
+        .apply(Op::AppendFile(journal::AppendFile {
+            path: "/f".into(),
+            client_name: "c2".into(),
+            time: 50,
+        }))
+        .unwrap();
+    let Outcome::Appending { status, last_block: Some((block, offset)) } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(offset, 1 << 20);
+    assert_eq!(block.length, 300);
+    assert_eq!(status.length, (1 << 20) + 300);
+    assert!(status.under_construction);
+}
+
+#[test]
+fn paged_listing_covers_every_entry_once() {
+    let mut log = Log::new();
+    for i in 0..25 {
+        log.mkdir(&format!("/d/{i:03}"), true).unwrap();
+    }
+    let dir = StrataPath::parse("/d").unwrap();
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (page, more) = log.ns.list(&dir, &after, 7).unwrap();
+        after = page.last().map(|s| s.path.rsplit('/').next().unwrap().to_string()).unwrap_or_default();
+        seen.extend(page.into_iter().map(|s| s.path));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert_eq!(seen[0], "/d/000");
+    assert_eq!(seen[24], "/d/024");
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Mkdir(u8, u8),
+    Create(u8, u8),
+    Rename(u8, u8, u8, u8),
+    Delete(u8, u8, bool),
+    Write(u8, u8, u8),
+}
+
+fn path_for(dir: u8, name: u8) -> String {
+    format!("/d{}/n{}", dir % 3, name % 4)
+}
+
+fn arb_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Action::Mkdir(a, b)),
+        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Action::Create(a, b)),
+        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(a, b, c, d)| Action::Rename(a, b, c, d)),
+        (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(a, b, r)| Action::Delete(a, b, r)),
+        (any::<u8>(), any::<u8>(), 0u8..4).prop_map(|(a, b, n)| Action::Write(a, b, n)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn replay_and_snapshot_reproduce_the_namespace(actions in proptest::collection::vec(arb_action(), 1..60)) {
+        let mut log = Log::new();
+        for action in actions {
+            let _ = match action {
+                Action::Mkdir(d, n) => log.mkdir(&path_for(d, n), true),
+                Action::Create(d, n) => log.create(&path_for(d, n), "c"),
+                Action::Rename(d, n, d2, n2) => log.apply(Op::Rename(journal::Rename {
+                    source: path_for(d, n),
+                    destination: path_for(d2, n2),
+                    time: 1,
+                })),
+                Action::Delete(d, n, r) => log.apply(Op::Delete(journal::Delete {
+                    path: path_for(d, n),
+                    recursive: r,
+                    time: 2,
+                })),
+                Action::Write(d, n, blocks) => {
+                    let p = path_for(d, n);
+                    if log.ns.lookup(&StrataPath::parse(&p).unwrap()).ok().flatten().is_none()
+                        && log.mkdir(&format!("/d{}", d % 3), true).is_ok()
+                    {
+                        log.write_file(&p, &vec![4096; blocks as usize]);
+                    }
+                    Ok(Outcome::Done)
+                }
+            };
+        }
+        let mut replayed = Namespace::new();
+        for entry in &log.entries {
+            let _ = replayed.apply(entry);
+        }
+        prop_assert_eq!(&replayed, &log.ns);
+        let header = log.ns.image_header();
+        let restored = Namespace::from_image(&header, log.ns.image_records()).unwrap();
+        prop_assert_eq!(&restored, &log.ns);
+    }
+}

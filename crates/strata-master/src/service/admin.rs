@@ -1,0 +1,303 @@
+//! `AdminProtocol`: the cluster report, fsck, decommission, safe mode and checkpoints.
+
+use super::{MasterState, reply};
+use crate::blocks::classify;
+use crate::cluster::Cluster;
+use crate::namespace::{InodeKind, Namespace};
+use crate::workers::{AdminState, WorkerEntry};
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+use strata_core::{Error, InodeId, Result, StrataPath};
+use strata_proto::rpc::admin_protocol_server::AdminProtocol;
+use strata_proto::rpc::*;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+/// Files per fsck message.
+const FSCK_BATCH: usize = 500;
+
+/// The `AdminProtocol` service.
+#[derive(Debug, Clone)]
+pub struct AdminService {
+    state: Arc<MasterState>,
+}
+
+impl AdminService {
+    /// A service over the shared master state.
+    pub fn new(state: Arc<MasterState>) -> AdminService {
+        AdminService { state }
+    }
+}
+
+/// A worker as the report shows it.
+pub(crate) fn worker_report(cluster: &Cluster, w: &WorkerEntry, now: Instant) -> WorkerReport {
+    WorkerReport {
+        address: Some(w.address.clone()),
+        state: w.state() as i32,
+        storage: Some(w.storage),
+        block_count: cluster.blocks.count_on(w.idx) as u64,
+        last_heartbeat_ms_ago: now.duration_since(w.last_heartbeat).as_millis() as u64,
+        active_operations: w.active_operations,
+    }
+}
+
+/// Health counts over every block of the namespace.
+#[derive(Debug, Default, Clone, Copy)]
+struct HealthCounts {
+    under_replicated: u64,
+    missing: u64,
+    corrupt: u64,
+}
+
+fn health_counts(ns: &Namespace, cluster: &Cluster) -> HealthCounts {
+    let mut counts = HealthCounts::default();
+    for (block, _) in ns.blocks() {
+        let Some((_, file, record)) = ns.block_record(block) else {
+            continue;
+        };
+        match classify(block, &record, file.replication, &cluster.blocks, &cluster.workers).health {
+            BlockHealth::UnderReplicated => counts.under_replicated += 1,
+            BlockHealth::Missing => counts.missing += 1,
+            BlockHealth::Corrupt => counts.corrupt += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
+fn report(state: &MasterState) -> ReportResponse {
+    let ns = state.namespace.read();
+    let cluster = state.cluster.lock();
+    let now = Instant::now();
+    let counts = health_counts(&ns, &cluster);
+    let mut summary = ClusterSummary {
+        cluster_id: cluster.cluster_id.clone(),
+        files: ns.file_count(),
+        directories: ns.directory_count(),
+        blocks: ns.block_count(),
+        under_replicated: counts.under_replicated,
+        missing: counts.missing,
+        corrupt: counts.corrupt,
+        pending_deletion: cluster.pending_deletions(),
+        safe_mode: cluster.safe_mode.is_on(),
+        safe_mode_status: cluster.safe_mode.status(),
+        ..Default::default()
+    };
+    let mut workers = Vec::new();
+    for w in cluster.workers.iter() {
+        match w.state() {
+            WorkerState::Live => summary.live_workers += 1,
+            WorkerState::Dead => summary.dead_workers += 1,
+            WorkerState::Decommissioning => summary.decommissioning_workers += 1,
+            WorkerState::Decommissioned => summary.decommissioned_workers += 1,
+        }
+        if w.alive {
+            summary.capacity += w.storage.capacity;
+            summary.used += w.storage.used;
+            summary.remaining += w.storage.remaining;
+        }
+        workers.push(worker_report(&cluster, w, now));
+    }
+    ReportResponse {
+        summary: Some(summary),
+        workers,
+    }
+}
+
+fn fsck_file(ns: &Namespace, cluster: &Cluster, inode: InodeId, path: String) -> Option<FsckFile> {
+    let InodeKind::File(file) = &ns.inode(inode).ok()?.kind else {
+        return None;
+    };
+    let address = |r: &crate::blocks::Replica| {
+        cluster.workers.get(r.worker).map(|w| w.address.clone())
+    };
+    let blocks = file
+        .blocks
+        .iter()
+        .map(|record| {
+            let status = classify(record.id, record, file.replication, &cluster.blocks, &cluster.workers);
+            FsckBlock {
+                block: Some(record.extended().into()),
+                health: status.health as i32,
+                expected_replicas: file.replication,
+                live: status.live.iter().filter_map(address).collect(),
+                decommissioning: status.decommissioning.iter().filter_map(address).collect(),
+                corrupt: status.corrupt.iter().filter_map(address).collect(),
+            }
+        })
+        .collect();
+    Some(FsckFile {
+        path,
+        length: file.length(),
+        replication: file.replication,
+        under_construction: file.writer.is_some(),
+        blocks,
+    })
+}
+
+fn add_to_summary(summary: &mut FsckSummary, file: &FsckFile) {
+    summary.files += 1;
+    summary.total_size += file.length;
+    for b in &file.blocks {
+        summary.blocks += 1;
+        match BlockHealth::try_from(b.health).unwrap_or(BlockHealth::Healthy) {
+            BlockHealth::Healthy => summary.healthy_blocks += 1,
+            BlockHealth::UnderReplicated => summary.under_replicated_blocks += 1,
+            BlockHealth::Missing => summary.missing_blocks += 1,
+            BlockHealth::Corrupt => summary.corrupt_blocks += 1,
+            BlockHealth::UnderConstruction => summary.under_construction_blocks += 1,
+        }
+    }
+}
+
+fn start_fsck(
+    state: Arc<MasterState>,
+    path: StrataPath,
+) -> Result<tokio::sync::mpsc::Receiver<std::result::Result<FsckResponse, Status>>> {
+    let walk = state.namespace.read().walk(&path)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut summary = FsckSummary::default();
+        for chunk in walk.chunks(FSCK_BATCH) {
+            let files: Vec<FsckFile> = {
+                let ns = state.namespace.read();
+                let cluster = state.cluster.lock();
+                chunk
+                    .iter()
+                    .filter_map(|(inode, path)| {
+                        if ns.inode(*inode).is_ok_and(|i| i.is_directory()) {
+                            summary.directories += 1;
+                            return None;
+                        }
+                        fsck_file(&ns, &cluster, *inode, path.clone())
+                    })
+                    .collect()
+            };
+            for f in &files {
+                add_to_summary(&mut summary, f);
+            }
+            if !files.is_empty()
+                && tx
+                    .send(Ok(FsckResponse {
+                        files,
+                        summary: None,
+                    }))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        {
+            let cluster = state.cluster.lock();
+            summary.live_workers = cluster.workers.live_count() as u32;
+            summary.racks = cluster
+                .workers
+                .iter()
+                .filter(|w| w.alive)
+                .map(|w| w.address.rack.clone())
+                .collect::<HashSet<_>>()
+                .len() as u32;
+        }
+        let _ = tx
+            .send(Ok(FsckResponse {
+                files: Vec::new(),
+                summary: Some(summary),
+            }))
+            .await;
+    });
+    Ok(rx)
+}
+
+fn set_admin_state(state: &MasterState, spec: &str, target: AdminState) -> Result<DecommissionResponse> {
+    let ns = state.namespace.read();
+    let mut cluster = state.cluster.lock();
+    let idx = cluster.workers.find(spec).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "no worker matches {spec:?} (give its id, data address or host; see `strata admin report`)"
+        ))
+    })?;
+    let blocks: Vec<_> = cluster.blocks.blocks_on(idx).collect();
+    let entry = cluster
+        .workers
+        .get_mut(idx)
+        .ok_or_else(|| Error::Internal(format!("worker index {} vanished", idx.0)))?;
+    let changed = match (entry.admin, target) {
+        (AdminState::Normal, AdminState::Decommissioning) => true,
+        (AdminState::Decommissioning | AdminState::Decommissioned, AdminState::Normal) => true,
+        _ => false,
+    };
+    if changed {
+        entry.admin = target;
+        tracing::info!(worker = %entry.address.id, state = ?target, "worker admin state changed");
+    }
+    cluster.replication.mark_all(blocks);
+    drop(ns);
+    let entry = cluster
+        .workers
+        .get(idx)
+        .ok_or_else(|| Error::Internal(format!("worker index {} vanished", idx.0)))?;
+    Ok(DecommissionResponse {
+        worker: Some(worker_report(&cluster, entry, Instant::now())),
+    })
+}
+
+#[tonic::async_trait]
+impl AdminProtocol for AdminService {
+    async fn report(&self, _: Request<Empty>) -> std::result::Result<Response<ReportResponse>, Status> {
+        reply(Ok(report(&self.state)))
+    }
+
+    type FsckStream = Pin<Box<dyn Stream<Item = std::result::Result<FsckResponse, Status>> + Send>>;
+
+    async fn fsck(&self, request: Request<FsckRequest>) -> std::result::Result<Response<Self::FsckStream>, Status> {
+        let req = request.into_inner();
+        let rx = StrataPath::parse(&req.path).and_then(|p| start_fsck(self.state.clone(), p));
+        reply(rx.map(|rx| {
+            Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as Self::FsckStream
+        }))
+    }
+
+    async fn decommission(
+        &self,
+        request: Request<DecommissionRequest>,
+    ) -> std::result::Result<Response<DecommissionResponse>, Status> {
+        reply(set_admin_state(&self.state, &request.into_inner().worker, AdminState::Decommissioning))
+    }
+
+    async fn recommission(
+        &self,
+        request: Request<DecommissionRequest>,
+    ) -> std::result::Result<Response<DecommissionResponse>, Status> {
+        reply(set_admin_state(&self.state, &request.into_inner().worker, AdminState::Normal))
+    }
+
+    async fn safe_mode(&self, request: Request<SafeModeRequest>) -> std::result::Result<Response<SafeModeResponse>, Status> {
+        let action = request.into_inner().action;
+        let mut cluster = self.state.cluster.lock();
+        match SafeModeAction::try_from(action) {
+            Ok(SafeModeAction::Enter) => {
+                cluster.safe_mode.enter();
+                tracing::warn!("safe mode entered by an operator");
+            }
+            Ok(SafeModeAction::Leave) => {
+                cluster.safe_mode.leave();
+                tracing::warn!("safe mode left by an operator");
+            }
+            Ok(SafeModeAction::Get) => {}
+            Err(_) => {
+                return reply(Err(Error::InvalidArgument(format!("unknown safe mode action {action}"))));
+            }
+        }
+        reply(Ok(SafeModeResponse {
+            on: cluster.safe_mode.is_on(),
+            status: cluster.safe_mode.status(),
+        }))
+    }
+
+    async fn checkpoint(&self, _: Request<Empty>) -> std::result::Result<Response<CheckpointResponse>, Status> {
+        reply(self.state.journal.checkpoint().await.map(|txid| CheckpointResponse { txid }))
+    }
+}

@@ -1,0 +1,771 @@
+//! `ClientProtocol`: the namespace and block allocation, as clients see them.
+
+use super::{MasterState, locate, reply, unexpected};
+use crate::blocks::{Replica, ReplicaState};
+use crate::namespace::{Namespace, Outcome};
+use crate::placement::choose_targets;
+use crate::workers::WorkerIdx;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use strata_core::checksum::DEFAULT_CHUNK_SIZE;
+use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath, now_millis};
+use strata_proto::journal::{self, entry::Op};
+use strata_proto::rpc::client_protocol_server::ClientProtocol;
+use strata_proto::rpc::*;
+use tonic::{Request, Response, Status};
+
+/// The `ClientProtocol` service.
+#[derive(Debug, Clone)]
+pub struct ClientService {
+    state: Arc<MasterState>,
+}
+
+impl ClientService {
+    /// A service over the shared master state.
+    pub fn new(state: Arc<MasterState>) -> ClientService {
+        ClientService { state }
+    }
+}
+
+type RpcResult<T> = std::result::Result<Response<T>, Status>;
+
+fn path(text: &str) -> Result<StrataPath> {
+    StrataPath::parse(text)
+}
+
+fn client_name(name: &str) -> Result<&str> {
+    if name.is_empty() || name.len() > 1024 {
+        return Err(Error::InvalidArgument(
+            "a client name of 1 to 1024 bytes is required".to_string(),
+        ));
+    }
+    Ok(name)
+}
+
+impl ClientService {
+    /// Fails when another client's lease on the file at `path` has expired: recovery starts and
+    /// the caller is told to come back.
+    fn check_takeover(&self, path: &StrataPath) -> Result<()> {
+        let open = {
+            let ns = self.state.namespace.read();
+            match ns.lookup(path)? {
+                Some(id) => ns.inode(id)?.file().and_then(|f| f.writer.clone()).map(|_| id),
+                None => None,
+            }
+        };
+        let Some(inode) = open else { return Ok(()) };
+        let leases = self.state.leases.lock();
+        if leases.is_recovering(inode) {
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        if leases.is_expired(inode, self.state.config.lease_timeout, Instant::now()) {
+            drop(leases);
+            let state = self.state.clone();
+            tokio::spawn(async move { super::recovery::recover_file(&state, inode).await });
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_not_recovering(&self, inode: InodeId, path: &str) -> Result<()> {
+        if self.state.leases.lock().is_recovering(inode) {
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn inode_path(&self, inode: u64, path_text: &str) -> Result<(InodeId, String)> {
+        if inode != 0 {
+            return Ok((InodeId(inode), path_text.to_string()));
+        }
+        let p = path(path_text)?;
+        let id = self.state.namespace.read().resolve(&p)?;
+        Ok((id, p.to_string()))
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<CreateResponse> {
+        let p = path(&req.path)?;
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        self.check_takeover(&p)?;
+        let config = &self.state.config;
+        let op = Op::CreateFile(journal::CreateFile {
+            path: p.to_string(),
+            owner: req.user,
+            group: String::new(),
+            mode: if req.mode == 0 { 0o644 } else { req.mode },
+            time: now_millis(),
+            replication: if req.replication == 0 {
+                config.default_replication
+            } else {
+                req.replication
+            },
+            block_size: if req.block_size == 0 {
+                config.default_block_size.bytes()
+            } else {
+                req.block_size
+            },
+            client_name: client.clone(),
+            overwrite: req.overwrite,
+            create_parents: req.create_parents,
+        });
+        match self.state.submit(op).await? {
+            Outcome::Created { status, replaced } => {
+                self.state
+                    .leases
+                    .lock()
+                    .add(&client, InodeId(status.inode_id), Instant::now());
+                self.state.cluster.lock().invalidate(&replaced);
+                Ok(CreateResponse {
+                    status: Some(status),
+                })
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn append(&self, req: AppendRequest, client_ip: Option<IpAddr>) -> Result<AppendResponse> {
+        let p = path(&req.path)?;
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        self.check_takeover(&p)?;
+        {
+            let ns = self.state.namespace.read();
+            let id = ns.resolve(&p)?;
+            let inode = ns.inode(id)?;
+            let file = inode.file().ok_or_else(|| Error::IsADirectory {
+                path: p.to_string(),
+            })?;
+            if let Some(last) = file.blocks.last()
+                && last.length < file.block_size
+            {
+                let cluster = self.state.cluster.lock();
+                let located = locate(&cluster, last, file.replication, 0, client_ip);
+                if located.locations.is_empty() {
+                    return Err(Error::BlockUnavailable {
+                        path: p.to_string(),
+                        block: last.id.to_string(),
+                        reason: "no live replica of the last block to append to".to_string(),
+                    });
+                }
+            }
+        }
+        let op = Op::AppendFile(journal::AppendFile {
+            path: p.to_string(),
+            client_name: client.clone(),
+            time: now_millis(),
+        });
+        let Outcome::Appending { status, last_block } = self.state.submit(op).await? else {
+            return Err(Error::Internal("append produced no file".to_string()));
+        };
+        let inode = InodeId(status.inode_id);
+        self.state.leases.lock().add(&client, inode, Instant::now());
+        let last_block = last_block.map(|(block, offset)| {
+            let cluster = self.state.cluster.lock();
+            let mut record = crate::namespace::BlockRecord {
+                id: block.id,
+                generation: block.generation,
+                length: block.length,
+                complete: true,
+            };
+            // Replicas still carry the generation before the append.
+            let holders: Vec<WorkerAddress> = cluster
+                .blocks
+                .replicas(block.id)
+                .iter()
+                .filter(|r| {
+                    !r.corrupt
+                        && r.state == ReplicaState::Finalized
+                        && r.length == block.length
+                        && cluster.workers.is_alive(r.worker)
+                })
+                .filter_map(|r| cluster.workers.get(r.worker).map(|w| w.address.clone()))
+                .collect();
+            record.complete = false;
+            LocatedBlock {
+                block: Some(record.extended().into()),
+                offset,
+                locations: holders,
+                complete: false,
+            }
+        });
+        Ok(AppendResponse {
+            status: Some(status),
+            last_block,
+        })
+    }
+
+    async fn add_block(&self, req: AddBlockRequest, client_ip: Option<IpAddr>) -> Result<AddBlockResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let (replication, block_size) = {
+            let ns = self.state.namespace.read();
+            let file = ns
+                .inode(inode)
+                .ok()
+                .and_then(|i| i.file())
+                .ok_or_else(|| Error::NotFound {
+                    path: path_text.clone(),
+                })?;
+            (file.replication, file.block_size)
+        };
+        let targets = {
+            let cluster = self.state.cluster.lock();
+            let excluded: Vec<WorkerIdx> = req
+                .excluded_workers
+                .iter()
+                .filter_map(|id| cluster.workers.by_id(id))
+                .collect();
+            let candidates = cluster.placement_candidates();
+            let writer = client_ip.and_then(|ip| {
+                let ip = ip.to_string();
+                let local: Vec<WorkerIdx> = candidates
+                    .iter()
+                    .filter(|c| {
+                        !excluded.contains(&c.idx)
+                            && c.remaining >= block_size
+                            && cluster.workers.get(c.idx).is_some_and(|w| w.host() == ip)
+                    })
+                    .map(|c| c.idx)
+                    .collect();
+                use rand::seq::IndexedRandom;
+                local.choose(&mut rand::rng()).copied()
+            });
+            let targets = choose_targets(
+                &candidates,
+                replication as usize,
+                writer,
+                &[],
+                &excluded,
+                block_size,
+                &mut rand::rng(),
+            );
+            pipeline_order(&cluster, targets)
+        };
+        if targets.is_empty() {
+            return Err(Error::NotEnoughWorkers {
+                reason: format!(
+                    "{path_text}: no live worker with {block_size} bytes free can take a new block"
+                ),
+            });
+        }
+        let previous = req.previous.as_ref().map(|b| journal::BlockRecord {
+            id: b.id,
+            generation: b.generation,
+            length: b.length,
+            complete: true,
+        });
+        let op = Op::AddBlock(journal::AddBlock {
+            inode_id: inode.0,
+            client_name: client.clone(),
+            previous: previous.clone(),
+        });
+        let Outcome::BlockAdded { block, offset, .. } = self.state.submit(op).await? else {
+            return Err(Error::Internal("add block allocated nothing".to_string()));
+        };
+        let mut cluster = self.state.cluster.lock();
+        for t in &targets {
+            cluster.blocks.add(
+                block.id,
+                Replica {
+                    worker: *t,
+                    generation: block.generation,
+                    length: 0,
+                    state: ReplicaState::BeingWritten,
+                    corrupt: false,
+                },
+            );
+        }
+        if let Some(prev) = previous {
+            cluster.replication.mark(BlockId(prev.id));
+        }
+        let locations = targets
+            .iter()
+            .filter_map(|t| cluster.workers.get(*t).map(|w| w.address.clone()))
+            .collect();
+        drop(cluster);
+        self.state.leases.lock().renew(&client, Instant::now());
+        Ok(AddBlockResponse {
+            block: Some(LocatedBlock {
+                block: Some(block.into()),
+                offset,
+                locations,
+                complete: false,
+            }),
+        })
+    }
+
+    async fn abandon_block(&self, req: AbandonBlockRequest) -> Result<Empty> {
+        let client = client_name(&req.client_name)?.to_string();
+        let (inode, _) = self.inode_path(req.inode_id, &req.path)?;
+        let block = req
+            .block
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("abandon needs a block".to_string()))?;
+        let op = Op::AbandonBlock(journal::AbandonBlock {
+            inode_id: inode.0,
+            client_name: client,
+            block_id: block.id,
+        });
+        if let Outcome::BlockAbandoned(b) = self.state.submit(op).await? {
+            self.state.cluster.lock().invalidate(&[b]);
+        }
+        Ok(Empty {})
+    }
+
+    async fn recover_pipeline(&self, req: RecoverPipelineRequest) -> Result<RecoverPipelineResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let block = req
+            .block
+            .as_ref()
+            .map(ExtendedBlock::from)
+            .ok_or_else(|| Error::InvalidArgument("pipeline recovery needs a block".to_string()))?;
+        let op = Op::BumpGeneration(journal::BumpGeneration {
+            inode_id: inode.0,
+            client_name: client.clone(),
+            block_id: block.id.0,
+        });
+        let Outcome::NewGeneration(bumped) = self.state.submit(op).await? else {
+            return Err(Error::Internal("generation bump produced nothing".to_string()));
+        };
+        let mut cluster = self.state.cluster.lock();
+        let survivors: Vec<WorkerIdx> = req
+            .survivors
+            .iter()
+            .filter_map(|id| cluster.workers.by_id(id))
+            .collect();
+        let stale: Vec<WorkerIdx> = cluster
+            .blocks
+            .replicas(block.id)
+            .iter()
+            .map(|r| r.worker)
+            .filter(|w| !survivors.contains(w))
+            .collect();
+        for w in stale {
+            cluster.blocks.remove(block.id, w);
+        }
+        for w in &survivors {
+            cluster.blocks.add(
+                block.id,
+                Replica {
+                    worker: *w,
+                    generation: bumped.generation,
+                    length: block.length,
+                    state: ReplicaState::BeingWritten,
+                    corrupt: false,
+                },
+            );
+        }
+        let locations = survivors
+            .iter()
+            .filter_map(|w| cluster.workers.get(*w).map(|e| e.address.clone()))
+            .collect();
+        drop(cluster);
+        self.state.leases.lock().renew(&client, Instant::now());
+        Ok(RecoverPipelineResponse {
+            block: Some(LocatedBlock {
+                block: Some(
+                    ExtendedBlock {
+                        generation: bumped.generation,
+                        ..block
+                    }
+                    .into(),
+                ),
+                offset: 0,
+                locations,
+                complete: false,
+            }),
+        })
+    }
+
+    async fn complete(&self, req: CompleteRequest) -> Result<CompleteResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let last = req.last.as_ref().map(ExtendedBlock::from);
+        if !self.min_replicas_reported(inode, last)? {
+            return Ok(CompleteResponse { completed: false });
+        }
+        let op = Op::CompleteFile(journal::CompleteFile {
+            inode_id: inode.0,
+            client_name: client,
+            last: last.map(|b| journal::BlockRecord {
+                id: b.id.0,
+                generation: b.generation,
+                length: b.length,
+                complete: true,
+            }),
+            time: now_millis(),
+        });
+        self.state.submit(op).await?;
+        self.state.leases.lock().remove_file(inode);
+        let blocks: Vec<BlockId> = {
+            let ns = self.state.namespace.read();
+            ns.inode(inode)
+                .ok()
+                .and_then(|i| i.file())
+                .map(|f| f.blocks.iter().map(|b| b.id).collect())
+                .unwrap_or_default()
+        };
+        self.state.cluster.lock().replication.mark_all(blocks);
+        Ok(CompleteResponse { completed: true })
+    }
+
+    /// Whether every block of the file (with `last` as its final state) has the minimum number
+    /// of finished replicas reported.
+    fn min_replicas_reported(&self, inode: InodeId, last: Option<ExtendedBlock>) -> Result<bool> {
+        let ns = self.state.namespace.read();
+        let file = ns
+            .inode(inode)?
+            .file()
+            .ok_or_else(|| Error::IsADirectory {
+                path: ns.path_of(inode).unwrap_or_default(),
+            })?;
+        let needed = self.state.config.min_replication.min(file.replication).max(1) as usize;
+        let cluster = self.state.cluster.lock();
+        for record in &file.blocks {
+            let (generation, length) = match last {
+                Some(l) if l.id == record.id => (l.generation, l.length),
+                _ => (record.generation, record.length),
+            };
+            let good = cluster
+                .blocks
+                .replicas(record.id)
+                .iter()
+                .filter(|r| {
+                    !r.corrupt
+                        && r.state == ReplicaState::Finalized
+                        && r.generation == generation
+                        && r.length == length
+                        && cluster.workers.is_alive(r.worker)
+                })
+                .count();
+            if good < needed {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn get_block_locations(
+        &self,
+        req: GetBlockLocationsRequest,
+        client_ip: Option<IpAddr>,
+    ) -> Result<GetBlockLocationsResponse> {
+        let p = path(&req.path)?;
+        let (response, stale_atime) = {
+            let ns = self.state.namespace.read();
+            let found = ns.file_blocks(&p, req.offset, req.length)?;
+            let cluster = self.state.cluster.lock();
+            let blocks = found
+                .blocks
+                .iter()
+                .map(|b| locate(&cluster, &b.record, found.replication, b.offset, client_ip))
+                .collect();
+            let precision = self.state.config.atime_precision.as_millis() as i64;
+            let stale = now_millis() - found.status.access_time > precision;
+            (
+                GetBlockLocationsResponse {
+                    status: Some(found.status),
+                    blocks,
+                },
+                stale && !cluster.safe_mode.is_on(),
+            )
+        };
+        if stale_atime {
+            let state = self.state.clone();
+            let op = Op::SetTimes(journal::SetTimes {
+                path: p.to_string(),
+                modification_time: -1,
+                access_time: now_millis(),
+            });
+            tokio::spawn(async move {
+                let _ = state.submit(op).await;
+            });
+        }
+        Ok(response)
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        let op = Op::Delete(journal::Delete {
+            path: p.to_string(),
+            recursive: req.recursive,
+            time: now_millis(),
+        });
+        let Outcome::Deleted {
+            existed,
+            blocks,
+            open_files,
+        } = self.state.submit(op).await?
+        else {
+            return Err(Error::Internal("delete produced nothing".to_string()));
+        };
+        self.state.cluster.lock().invalidate(&blocks);
+        let mut leases = self.state.leases.lock();
+        for file in open_files {
+            leases.remove_file(file);
+        }
+        Ok(DeleteResponse { deleted: existed })
+    }
+
+    async fn simple_change(&self, op: Op) -> Result<Empty> {
+        self.state.check_writable()?;
+        match self.state.submit(op).await? {
+            Outcome::ReplicationChanged(blocks) => {
+                self.state.cluster.lock().replication.mark_all(blocks);
+            }
+            Outcome::Done => {}
+            other => return Err(unexpected(other)),
+        }
+        Ok(Empty {})
+    }
+
+    fn report_bad_blocks(&self, req: ReportBadBlocksRequest) -> Result<Empty> {
+        report_bad_replicas(&self.state, &req.replicas);
+        Ok(Empty {})
+    }
+}
+
+/// Marks replicas that a reader or scanner found damaged; the monitor replaces them.
+pub(crate) fn report_bad_replicas(state: &MasterState, replicas: &[BadReplica]) {
+    let mut cluster = state.cluster.lock();
+    for bad in replicas {
+        let Some(block) = &bad.block else { continue };
+        let Some(worker) = cluster.workers.by_id(&bad.worker_id) else {
+            continue;
+        };
+        let id = BlockId(block.id);
+        if cluster.blocks.mark_corrupt(id, worker) {
+            tracing::warn!(block = %id, worker = %bad.worker_id, "replica reported corrupt");
+            cluster.replication.mark(id);
+        }
+    }
+}
+
+/// Orders targets into a short pipeline: the first, then those on its rack, then the rest.
+fn pipeline_order(cluster: &crate::cluster::Cluster, targets: Vec<WorkerIdx>) -> Vec<WorkerIdx> {
+    let Some(first) = targets.first().copied() else {
+        return targets;
+    };
+    let rack = |w: WorkerIdx| {
+        cluster
+            .workers
+            .get(w)
+            .map(|e| e.address.rack.clone())
+            .unwrap_or_default()
+    };
+    let first_rack = rack(first);
+    let mut rest: Vec<WorkerIdx> = targets[1..].to_vec();
+    rest.sort_by_key(|w| rack(*w) != first_rack);
+    std::iter::once(first).chain(rest).collect()
+}
+
+fn list_page(ns: &Namespace, p: &StrataPath, start_after: &str, limit: usize) -> Result<ListStatusResponse> {
+    let (entries, has_more) = ns.list(p, start_after, limit)?;
+    Ok(ListStatusResponse { entries, has_more })
+}
+
+#[tonic::async_trait]
+impl ClientProtocol for ClientService {
+    async fn get_server_defaults(&self, _: Request<Empty>) -> RpcResult<ServerDefaults> {
+        let c = &self.state.config;
+        reply(Ok(ServerDefaults {
+            block_size: c.default_block_size.bytes(),
+            replication: c.default_replication,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            lease_timeout_ms: c.lease_timeout.as_millis() as u64,
+        }))
+    }
+
+    async fn mkdirs(&self, request: Request<MkdirsRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.state.check_writable()?;
+            let op = Op::Mkdir(journal::Mkdir {
+                path: p.to_string(),
+                owner: req.user,
+                group: String::new(),
+                mode: if req.mode == 0 { 0o755 } else { req.mode },
+                time: now_millis(),
+                create_parents: req.create_parents,
+            });
+            self.state.submit(op).await.map(|_| Empty {})
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn create(&self, request: Request<CreateRequest>) -> RpcResult<CreateResponse> {
+        reply(self.create(request.into_inner()).await)
+    }
+
+    async fn append(&self, request: Request<AppendRequest>) -> RpcResult<AppendResponse> {
+        let ip = request.remote_addr().map(|a| a.ip());
+        reply(self.append(request.into_inner(), ip).await)
+    }
+
+    async fn add_block(&self, request: Request<AddBlockRequest>) -> RpcResult<AddBlockResponse> {
+        let ip = request.remote_addr().map(|a| a.ip());
+        reply(self.add_block(request.into_inner(), ip).await)
+    }
+
+    async fn abandon_block(&self, request: Request<AbandonBlockRequest>) -> RpcResult<Empty> {
+        reply(self.abandon_block(request.into_inner()).await)
+    }
+
+    async fn recover_pipeline(
+        &self,
+        request: Request<RecoverPipelineRequest>,
+    ) -> RpcResult<RecoverPipelineResponse> {
+        reply(self.recover_pipeline(request.into_inner()).await)
+    }
+
+    async fn complete(&self, request: Request<CompleteRequest>) -> RpcResult<CompleteResponse> {
+        reply(self.complete(request.into_inner()).await)
+    }
+
+    async fn renew_lease(&self, request: Request<RenewLeaseRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        self.state.leases.lock().renew(&req.client_name, Instant::now());
+        reply(Ok(Empty {}))
+    }
+
+    async fn get_block_locations(
+        &self,
+        request: Request<GetBlockLocationsRequest>,
+    ) -> RpcResult<GetBlockLocationsResponse> {
+        let ip = request.remote_addr().map(|a| a.ip());
+        reply(self.get_block_locations(request.into_inner(), ip).await)
+    }
+
+    async fn get_file_info(&self, request: Request<GetFileInfoRequest>) -> RpcResult<GetFileInfoResponse> {
+        let req = request.into_inner();
+        reply(path(&req.path).and_then(|p| {
+            let status = self.state.namespace.read().file_info(&p)?;
+            Ok(GetFileInfoResponse { status })
+        }))
+    }
+
+    async fn list_status(&self, request: Request<ListStatusRequest>) -> RpcResult<ListStatusResponse> {
+        let req = request.into_inner();
+        let max = self.state.config.list_page_size.max(1) as usize;
+        let limit = if req.limit == 0 { max } else { (req.limit as usize).min(max) };
+        reply(path(&req.path).and_then(|p| {
+            let ns = self.state.namespace.read();
+            list_page(&ns, &p, &req.start_after, limit)
+        }))
+    }
+
+    async fn rename(&self, request: Request<RenameRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let source = path(&req.source)?;
+            let destination = path(&req.destination)?;
+            self.simple_change(Op::Rename(journal::Rename {
+                source: source.to_string(),
+                destination: destination.to_string(),
+                time: now_millis(),
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn delete(&self, request: Request<DeleteRequest>) -> RpcResult<DeleteResponse> {
+        reply(self.delete(request.into_inner()).await)
+    }
+
+    async fn set_replication(&self, request: Request<SetReplicationRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.simple_change(Op::SetReplication(journal::SetReplication {
+                path: p.to_string(),
+                replication: req.replication,
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn set_permission(&self, request: Request<SetPermissionRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.simple_change(Op::SetPermission(journal::SetPermission {
+                path: p.to_string(),
+                mode: req.mode,
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn set_owner(&self, request: Request<SetOwnerRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.simple_change(Op::SetOwner(journal::SetOwner {
+                path: p.to_string(),
+                owner: req.owner,
+                group: req.group,
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn set_times(&self, request: Request<SetTimesRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.simple_change(Op::SetTimes(journal::SetTimes {
+                path: p.to_string(),
+                modification_time: req.modification_time,
+                access_time: req.access_time,
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn get_content_summary(
+        &self,
+        request: Request<GetContentSummaryRequest>,
+    ) -> RpcResult<ContentSummary> {
+        let req = request.into_inner();
+        reply(path(&req.path).and_then(|p| {
+            let s = self.state.namespace.read().content_summary(&p)?;
+            Ok(ContentSummary {
+                length: s.length,
+                file_count: s.files,
+                directory_count: s.directories,
+                space_consumed: s.space_consumed,
+            })
+        }))
+    }
+
+    async fn report_bad_blocks(&self, request: Request<ReportBadBlocksRequest>) -> RpcResult<Empty> {
+        reply(self.report_bad_blocks(request.into_inner()))
+    }
+}

@@ -1,0 +1,142 @@
+//! The master's gRPC services and the state they share.
+
+mod admin;
+mod client;
+mod recovery;
+mod worker;
+
+pub use admin::AdminService;
+pub use client::ClientService;
+pub use recovery::recover_expired_leases;
+pub use worker::WorkerService;
+
+use crate::cluster::Cluster;
+use crate::journal::{Journal, SharedNamespace};
+use crate::leases::LeaseTable;
+use crate::namespace::{BlockRecord, Outcome};
+use crate::workers::{WorkerEntry, WorkerIdx};
+use parking_lot::Mutex;
+use rand::seq::SliceRandom;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use strata_core::config::MasterConfig;
+use strata_core::{Error, Result};
+use strata_proto::journal::entry::Op;
+use strata_proto::rpc::{LocatedBlock, ReportedBlock, WorkerAddress};
+
+/// Everything the services share.
+#[derive(Debug)]
+pub struct MasterState {
+    /// The master's settings.
+    pub config: MasterConfig,
+    /// The namespace (changed only by the journal writer).
+    pub namespace: SharedNamespace,
+    /// The journal that every change goes through.
+    pub journal: Journal,
+    /// Workers, block locations, replication, safe mode.
+    pub cluster: Mutex<Cluster>,
+    /// Write leases.
+    pub leases: Mutex<LeaseTable>,
+    /// Block reports arriving in chunks, per worker: (report id, blocks so far).
+    pub partial_reports: Mutex<HashMap<WorkerIdx, (u64, Vec<ReportedBlock>)>>,
+}
+
+impl MasterState {
+    /// Refuses namespace changes while in safe mode.
+    pub fn check_writable(&self) -> Result<()> {
+        let cluster = self.cluster.lock();
+        if cluster.safe_mode.is_on() {
+            return Err(Error::SafeMode {
+                reason: cluster.safe_mode.status(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Journals an operation and returns its outcome.
+    pub async fn submit(&self, op: Op) -> Result<Outcome> {
+        self.journal.submit(op).await
+    }
+}
+
+/// Converts a result into a gRPC reply.
+pub(crate) fn reply<T>(result: Result<T>) -> std::result::Result<tonic::Response<T>, tonic::Status> {
+    result
+        .map(tonic::Response::new)
+        .map_err(|e| strata_proto::status::to_status(&e))
+}
+
+/// The outcome was not the kind the operation produces: a bug.
+pub(crate) fn unexpected(outcome: Outcome) -> Error {
+    Error::Internal(format!("unexpected journal outcome {outcome:?}"))
+}
+
+/// How close a worker is to a client: 0 same host, 1 same rack, 2 elsewhere.
+fn distance(worker: &WorkerEntry, client_ip: Option<IpAddr>, client_rack: Option<&str>) -> u8 {
+    if client_ip.is_some_and(|ip| worker.host() == ip.to_string()) {
+        0
+    } else if client_rack.is_some_and(|r| r == worker.address.rack) {
+        1
+    } else {
+        2
+    }
+}
+
+/// A block with its readable replicas, nearest to the client first (ties in random order so
+/// that readers spread over replicas), replicas on decommissioning workers last. When every
+/// replica is known to be damaged, the damaged ones are returned so the client can try.
+pub(crate) fn locate(
+    cluster: &Cluster,
+    record: &BlockRecord,
+    replication: u32,
+    offset: u64,
+    client_ip: Option<IpAddr>,
+) -> LocatedBlock {
+    let status = crate::blocks::classify(
+        record.id,
+        record,
+        replication,
+        &cluster.blocks,
+        &cluster.workers,
+    );
+    let client_rack = client_ip.and_then(|ip| {
+        let ip = ip.to_string();
+        cluster
+            .workers
+            .iter()
+            .find(|w| w.alive && w.host() == ip)
+            .map(|w| w.address.rack.clone())
+    });
+    let mut rng = rand::rng();
+    let mut near: Vec<(u8, WorkerAddress)> = status
+        .live
+        .iter()
+        .filter_map(|r| cluster.workers.get(r.worker))
+        .map(|w| (distance(w, client_ip, client_rack.as_deref()), w.address.clone()))
+        .collect();
+    near.shuffle(&mut rng);
+    near.sort_by_key(|(d, _)| *d);
+    let mut locations: Vec<WorkerAddress> = near.into_iter().map(|(_, a)| a).collect();
+    locations.extend(
+        status
+            .decommissioning
+            .iter()
+            .filter_map(|r| cluster.workers.get(r.worker))
+            .map(|w| w.address.clone()),
+    );
+    if locations.is_empty() {
+        locations.extend(
+            status
+                .corrupt
+                .iter()
+                .filter_map(|r| cluster.workers.get(r.worker))
+                .map(|w| w.address.clone()),
+        );
+    }
+    LocatedBlock {
+        block: Some(record.extended().into()),
+        offset,
+        locations,
+        complete: record.complete,
+    }
+}

@@ -1,0 +1,21 @@
+//! Compiles the .proto files with protox (pure Rust), so no `protoc` is needed.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/common.proto",
+        "proto/client.proto",
+        "proto/worker.proto",
+        "proto/admin.proto",
+        "proto/data.proto",
+        "proto/journal.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Strata's wire formats: the gRPC control plane (`rpc`), the data-plane frames (`data`) with
+//! their codec (`frame`), the master's journal records (`journal`), and the conversions that
+//! carry typed errors across the wire (`status`).
+
+pub mod frame;
+pub mod status;
+
+/// Control-plane messages and the `ClientProtocol`, `WorkerProtocol` and `AdminProtocol`
+/// services.
+#[allow(missing_docs, clippy::all)]
+pub mod rpc {
+    include!(concat!(env!("OUT_DIR"), "/strata.rpc.rs"));
+}
+
+/// Data-plane messages (the headers of frames on a worker's data port).
+#[allow(missing_docs, clippy::all)]
+pub mod data {
+    include!(concat!(env!("OUT_DIR"), "/strata.data.rs"));
+}
+
+/// Journal entries and snapshot records of the master.
+#[allow(missing_docs, clippy::all)]
+pub mod journal {
+    include!(concat!(env!("OUT_DIR"), "/strata.journal.rs"));
+}
+
+use strata_core::{BlockId, ExtendedBlock};
+
+/// Largest gRPC message accepted or sent (block reports of big workers, fsck batches).
+pub const MAX_RPC_MESSAGE: usize = 64 << 20;
+
+impl From<ExtendedBlock> for rpc::Block {
+    fn from(b: ExtendedBlock) -> Self {
+        rpc::Block {
+            id: b.id.0,
+            generation: b.generation,
+            length: b.length,
+        }
+    }
+}
+
+impl From<&rpc::Block> for ExtendedBlock {
+    fn from(b: &rpc::Block) -> Self {
+        ExtendedBlock {
+            id: BlockId(b.id),
+            generation: b.generation,
+            length: b.length,
+        }
+    }
+}
+
+impl From<ExtendedBlock> for data::BlockRef {
+    fn from(b: ExtendedBlock) -> Self {
+        data::BlockRef {
+            id: b.id.0,
+            generation: b.generation,
+        }
+    }
+}
