@@ -3,6 +3,7 @@
 //! carry typed errors across the wire (`status`).
 
 pub mod frame;
+pub mod net;
 pub mod status;
 
 /// Control-plane messages and the `ClientProtocol`, `WorkerProtocol` and `AdminProtocol`

@@ -1,1 +1,18 @@
-//! placeholder
+//! The Strata worker: stores block replicas with CRC32C checksums, serves the data plane
+//! (pipelined writes, reads, checksums, recovery), heartbeats to the master and carries out its
+//! commands (copy, delete, recover).
+
+mod commands;
+pub mod context;
+mod data_server;
+mod heartbeat;
+pub mod master_link;
+mod read_block;
+mod recovery;
+mod scanner;
+mod server;
+pub mod store;
+mod transfer;
+mod write_block;
+
+pub use server::Worker;

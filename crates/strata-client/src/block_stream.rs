@@ -1,0 +1,118 @@
+//! Reading a range of one block from one replica: the worker streams chunk-aligned packets with
+//! their checksums; every packet is verified before its bytes are handed out.
+
+use bytes::Bytes;
+use std::time::Duration;
+use strata_core::checksum::{decode_checksums, verify_chunks};
+use strata_core::{Error, ExtendedBlock, Result};
+use strata_proto::data::{Packet, ReadBlock, Request, Response, Status, request};
+use strata_proto::frame::{read_header, read_payload, write_frame};
+use strata_proto::net::{connect, within};
+use strata_proto::rpc::WorkerAddress;
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+
+/// A stream of verified bytes of `[start, end)` of one block (block offsets) from one worker.
+#[derive(Debug)]
+pub struct BlockStream {
+    block: ExtendedBlock,
+    worker: WorkerAddress,
+    stream: BufReader<TcpStream>,
+    chunk_size: u32,
+    position: u64,
+    end: u64,
+    timeout: Duration,
+}
+
+impl BlockStream {
+    /// Asks `worker` for `[start, end)` of `block`.
+    pub async fn open(
+        block: ExtendedBlock,
+        worker: &WorkerAddress,
+        start: u64,
+        end: u64,
+        client_name: &str,
+        timeout: Duration,
+    ) -> Result<BlockStream> {
+        let mut stream = connect(&worker.data_address, timeout).await?;
+        let request = Request {
+            op: Some(request::Op::ReadBlock(ReadBlock {
+                block: Some(block.into()),
+                offset: start,
+                length: end - start,
+                client_name: client_name.to_string(),
+            })),
+        };
+        write_frame(&mut stream, &request, &[]).await?;
+        let mut stream = BufReader::with_capacity(64 << 10, stream);
+        let response: Response = within(timeout, &worker.data_address, read_header(&mut stream)).await??;
+        if response.status != Status::Ok as i32 {
+            return Err(Error::Unavailable {
+                address: worker.data_address.clone(),
+                reason: response.message,
+            });
+        }
+        if response.length < end {
+            return Err(Error::Unavailable {
+                address: worker.data_address.clone(),
+                reason: format!("its replica of {} has only {} bytes", block.id, response.length),
+            });
+        }
+        Ok(BlockStream {
+            block,
+            worker: worker.clone(),
+            stream,
+            chunk_size: response.chunk_size.max(1),
+            position: start,
+            end,
+            timeout,
+        })
+    }
+
+    /// The worker this stream reads from.
+    pub fn worker(&self) -> &WorkerAddress {
+        &self.worker
+    }
+
+    /// The next verified run of bytes, `None` at the end of the range.
+    pub async fn next(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            if self.position >= self.end {
+                return Ok(None);
+            }
+            let address = &self.worker.data_address;
+            let packet: Packet = within(self.timeout, address, read_header(&mut self.stream)).await??;
+            if packet.last {
+                return Err(Error::Unavailable {
+                    address: address.clone(),
+                    reason: format!("the stream of {} ended at {} of {}", self.block.id, self.position, self.end),
+                });
+            }
+            let payload = within(self.timeout, address, read_payload(&mut self.stream, packet.data_length as usize))
+                .await??
+                .freeze();
+            let checksums = decode_checksums(&packet.checksums)
+                .ok_or_else(|| Error::Protocol(format!("{address}: malformed checksums")))?;
+            if let Err(offset) = verify_chunks(packet.offset, &payload, &checksums, self.chunk_size) {
+                return Err(Error::ChecksumMismatch {
+                    block: self.block.id.to_string(),
+                    offset,
+                });
+            }
+            let packet_end = packet.offset + payload.len() as u64;
+            if packet.offset > self.position || packet_end <= self.position {
+                if packet_end <= self.position {
+                    continue;
+                }
+                return Err(Error::Protocol(format!(
+                    "{address}: packet at {} skips past {}",
+                    packet.offset, self.position
+                )));
+            }
+            let from = (self.position - packet.offset) as usize;
+            let to = (packet_end.min(self.end) - packet.offset) as usize;
+            self.position += (to - from) as u64;
+            return Ok(Some(payload.slice(from..to)));
+        }
+    }
+}

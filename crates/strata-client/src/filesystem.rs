@@ -1,0 +1,436 @@
+//! [`FileSystem`]: the client API over a Strata cluster.
+
+use crate::call;
+use crate::lease::LeaseRenewer;
+use crate::master::MasterClient;
+use crate::reader::FileReader;
+use crate::writer::FileWriter;
+use std::sync::Arc;
+use std::time::Duration;
+use strata_core::config::ClientConfig;
+use strata_core::{Error, ExtendedBlock, Result, StrataPath};
+use strata_proto::data::{BlockChecksum, Request, Response, Status, request};
+use strata_proto::frame::{read_header, write_frame};
+use strata_proto::net::{connect, within};
+use strata_proto::rpc::*;
+
+/// Options for creating a file.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// Create missing parent directories.
+    pub create_parents: bool,
+    /// Replicas per block (0: the client's, else the master's default).
+    pub replication: u32,
+    /// Block size (0: the client's, else the master's default).
+    pub block_size: u64,
+    /// Permission bits (0: `rw-r--r--`).
+    pub mode: u32,
+}
+
+/// The CRC32C of a whole file, combined from its blocks' checksums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileChecksum {
+    /// CRC32C (Castagnoli) of the file's bytes.
+    pub crc32c: u32,
+    /// The file's length.
+    pub length: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct FsInner {
+    pub(crate) master: MasterClient,
+    pub(crate) config: ClientConfig,
+    pub(crate) client_name: String,
+    pub(crate) chunk_size: u32,
+    pub(crate) user: String,
+    lease: LeaseRenewer,
+}
+
+/// A connection to a Strata cluster.
+#[derive(Debug, Clone)]
+pub struct FileSystem {
+    inner: Arc<FsInner>,
+}
+
+fn parse(path: &str) -> Result<StrataPath> {
+    StrataPath::parse(path)
+}
+
+impl FileSystem {
+    /// Connects to the master named in `config` and fetches its defaults.
+    pub async fn connect(config: ClientConfig) -> Result<FileSystem> {
+        let master = MasterClient::new(&config.master)?;
+        let defaults = call!(master, client, get_server_defaults(Empty {}))?;
+        let client_name = format!(
+            "strata-client-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let renew_every = Duration::from_millis(defaults.lease_timeout_ms / 4).max(Duration::from_millis(100));
+        let lease = LeaseRenewer::start(master.clone(), client_name.clone(), renew_every);
+        let user = config.effective_user();
+        Ok(FileSystem {
+            inner: Arc::new(FsInner {
+                master,
+                config,
+                client_name,
+                chunk_size: defaults.chunk_size,
+                user,
+                lease,
+            }),
+        })
+    }
+
+    /// The master's stubs, for admin calls.
+    pub fn master(&self) -> &MasterClient {
+        &self.inner.master
+    }
+
+    /// This client's name (the holder of its write leases).
+    pub fn client_name(&self) -> &str {
+        &self.inner.client_name
+    }
+
+    /// Creates a directory (and its parents with `create_parents`).
+    pub async fn mkdirs(&self, path: &str, create_parents: bool) -> Result<()> {
+        let path = parse(path)?;
+        let request = MkdirsRequest {
+            path: path.to_string(),
+            user: self.inner.user.clone(),
+            mode: 0,
+            create_parents,
+        };
+        call!(self.inner.master, client, mkdirs(request)).map(|_| ())
+    }
+
+    /// Creates a file and opens it for writing.
+    pub async fn create(&self, path: &str, options: CreateOptions) -> Result<FileWriter> {
+        let path = parse(path)?;
+        let config = &self.inner.config;
+        let request = CreateRequest {
+            path: path.to_string(),
+            user: self.inner.user.clone(),
+            mode: options.mode,
+            overwrite: options.overwrite,
+            create_parents: options.create_parents,
+            replication: if options.replication > 0 { options.replication } else { config.replication },
+            block_size: if options.block_size > 0 { options.block_size } else { config.block_size.bytes() },
+            client_name: self.inner.client_name.clone(),
+        };
+        let status = call!(self.inner.master, client, create(request))?
+            .status
+            .ok_or_else(|| Error::Protocol("create returned no status".to_string()))?;
+        Ok(FileWriter::new(
+            self.inner.clone(),
+            path.to_string(),
+            status.inode_id,
+            status.block_size,
+            self.inner.lease.hold(),
+        ))
+    }
+
+    /// Opens an existing file to add data at its end.
+    pub async fn append(&self, path: &str) -> Result<FileWriter> {
+        let path = parse(path)?;
+        let request = AppendRequest {
+            path: path.to_string(),
+            client_name: self.inner.client_name.clone(),
+        };
+        let response = call!(self.inner.master, client, append(request))?;
+        let status = response
+            .status
+            .ok_or_else(|| Error::Protocol("append returned no status".to_string()))?;
+        let mut writer = FileWriter::new(
+            self.inner.clone(),
+            path.to_string(),
+            status.inode_id,
+            status.block_size,
+            self.inner.lease.hold(),
+        );
+        writer.start_at(status.length);
+        writer.resume(response.last_block).await
+    }
+
+    /// Opens a file for reading.
+    pub async fn open(&self, path: &str) -> Result<FileReader> {
+        let path = parse(path)?;
+        FileReader::open(self.inner.clone(), path.to_string()).await
+    }
+
+    /// Reads `length` bytes at `offset`; reading at or past the end is an error.
+    pub async fn read_range(&self, path: &str, offset: u64, length: u64) -> Result<Vec<u8>> {
+        let mut reader = self.open(path).await?;
+        if offset > reader.length() || (offset == reader.length() && length > 0) {
+            return Err(Error::PastEndOfFile {
+                path: path.to_string(),
+                offset,
+                length: reader.length(),
+            });
+        }
+        reader.seek(offset)?;
+        let mut out = Vec::with_capacity(length.min(reader.length() - offset) as usize);
+        while (out.len() as u64) < length {
+            let Some(chunk) = reader.next_chunk().await? else { break };
+            let take = chunk.len().min((length - out.len() as u64) as usize);
+            out.extend_from_slice(&chunk[..take]);
+        }
+        Ok(out)
+    }
+
+    /// The status of `path`; an error when nothing is there.
+    pub async fn stat(&self, path: &str) -> Result<FileStatus> {
+        self.try_stat(path).await?.ok_or_else(|| Error::NotFound {
+            path: path.to_string(),
+        })
+    }
+
+    /// The status of `path`, or `None`.
+    pub async fn try_stat(&self, path: &str) -> Result<Option<FileStatus>> {
+        let path = parse(path)?;
+        let request = GetFileInfoRequest { path: path.to_string() };
+        Ok(call!(self.inner.master, client, get_file_info(request))?.status)
+    }
+
+    /// One page of a listing: entries after `start_after`, and whether more follow.
+    pub async fn list_page(&self, path: &str, start_after: &str, limit: u32) -> Result<(Vec<FileStatus>, bool)> {
+        let path = parse(path)?;
+        let request = ListStatusRequest {
+            path: path.to_string(),
+            start_after: start_after.to_string(),
+            limit,
+        };
+        let response = call!(self.inner.master, client, list_status(request))?;
+        Ok((response.entries, response.has_more))
+    }
+
+    /// A listing read page by page.
+    pub fn list(&self, path: &str) -> Lister {
+        Lister {
+            fs: self.clone(),
+            path: path.to_string(),
+            after: String::new(),
+            done: false,
+        }
+    }
+
+    /// Renames `source` to `destination` (which must not exist).
+    pub async fn rename(&self, source: &str, destination: &str) -> Result<()> {
+        let request = RenameRequest {
+            source: parse(source)?.to_string(),
+            destination: parse(destination)?.to_string(),
+        };
+        call!(self.inner.master, client, rename(request)).map(|_| ())
+    }
+
+    /// Deletes `path` (a non-empty directory only with `recursive`); false if nothing was there.
+    pub async fn delete(&self, path: &str, recursive: bool) -> Result<bool> {
+        let request = DeleteRequest {
+            path: parse(path)?.to_string(),
+            recursive,
+        };
+        Ok(call!(self.inner.master, client, delete(request))?.deleted)
+    }
+
+    /// Changes the replication of a file.
+    pub async fn set_replication(&self, path: &str, replication: u32) -> Result<()> {
+        let request = SetReplicationRequest {
+            path: parse(path)?.to_string(),
+            replication,
+        };
+        call!(self.inner.master, client, set_replication(request)).map(|_| ())
+    }
+
+    /// Changes permission bits.
+    pub async fn set_permission(&self, path: &str, mode: u32) -> Result<()> {
+        let request = SetPermissionRequest {
+            path: parse(path)?.to_string(),
+            mode,
+        };
+        call!(self.inner.master, client, set_permission(request)).map(|_| ())
+    }
+
+    /// Changes owner and/or group (empty leaves one unchanged).
+    pub async fn set_owner(&self, path: &str, owner: &str, group: &str) -> Result<()> {
+        let request = SetOwnerRequest {
+            path: parse(path)?.to_string(),
+            owner: owner.to_string(),
+            group: group.to_string(),
+        };
+        call!(self.inner.master, client, set_owner(request)).map(|_| ())
+    }
+
+    /// Changes modification and/or access time (negative leaves one unchanged).
+    pub async fn set_times(&self, path: &str, modification_time: i64, access_time: i64) -> Result<()> {
+        let request = SetTimesRequest {
+            path: parse(path)?.to_string(),
+            modification_time,
+            access_time,
+        };
+        call!(self.inner.master, client, set_times(request)).map(|_| ())
+    }
+
+    /// Totals beneath `path`.
+    pub async fn content_summary(&self, path: &str) -> Result<ContentSummary> {
+        let request = GetContentSummaryRequest {
+            path: parse(path)?.to_string(),
+        };
+        call!(self.inner.master, client, get_content_summary(request))
+    }
+
+    /// The file's CRC32C, combined from its blocks' stored checksums (no data is read).
+    pub async fn checksum(&self, path: &str) -> Result<FileChecksum> {
+        let path = parse(path)?;
+        let request = GetBlockLocationsRequest {
+            path: path.to_string(),
+            offset: 0,
+            length: u64::MAX,
+        };
+        let response = call!(self.inner.master, client, get_block_locations(request))?;
+        let mut crc = 0u32;
+        let mut length = 0u64;
+        for located in &response.blocks {
+            let block = located
+                .block
+                .as_ref()
+                .map(ExtendedBlock::from)
+                .ok_or_else(|| Error::Protocol("located block without a block".to_string()))?;
+            let block_crc = self.block_checksum(&path, block, &located.locations).await?;
+            crc = if length == 0 {
+                block_crc
+            } else {
+                strata_core::checksum::crc32c_combine(crc, block_crc, block.length)
+            };
+            length += block.length;
+        }
+        Ok(FileChecksum { crc32c: crc, length })
+    }
+
+    async fn block_checksum(&self, path: &StrataPath, block: ExtendedBlock, locations: &[WorkerAddress]) -> Result<u32> {
+        let timeout = self.inner.config.socket_timeout;
+        let mut last = None;
+        for worker in locations {
+            let attempt = async {
+                let mut stream = connect(&worker.data_address, timeout).await?;
+                let request = Request {
+                    op: Some(request::Op::BlockChecksum(BlockChecksum {
+                        block: Some(block.into()),
+                    })),
+                };
+                write_frame(&mut stream, &request, &[]).await?;
+                let response: Response = within(timeout, &worker.data_address, read_header(&mut stream)).await??;
+                if response.status != Status::Ok as i32 || response.length != block.length {
+                    return Err(Error::Unavailable {
+                        address: worker.data_address.clone(),
+                        reason: response.message,
+                    });
+                }
+                Ok(response.crc32c)
+            };
+            match attempt.await {
+                Ok(crc) => return Ok(crc),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Error::BlockUnavailable {
+            path: path.to_string(),
+            block: block.id.to_string(),
+            reason: last.map_or_else(|| "no replica is known".to_string(), |e| e.to_string()),
+        })
+    }
+
+    /// The cluster report.
+    pub async fn report(&self) -> Result<ReportResponse> {
+        call!(self.inner.master, admin, report(Empty {}))
+    }
+
+    /// Safe mode: get, enter or leave.
+    pub async fn safe_mode(&self, action: SafeModeAction) -> Result<SafeModeResponse> {
+        let request = SafeModeRequest { action: action as i32 };
+        call!(self.inner.master, admin, safe_mode(request))
+    }
+
+    /// Starts decommissioning a worker (by id, data address or host).
+    pub async fn decommission(&self, worker: &str) -> Result<WorkerReport> {
+        let request = DecommissionRequest { worker: worker.to_string() };
+        call!(self.inner.master, admin, decommission(request))?
+            .worker
+            .ok_or_else(|| Error::Protocol("decommission returned no worker".to_string()))
+    }
+
+    /// Returns a decommissioned worker to service.
+    pub async fn recommission(&self, worker: &str) -> Result<WorkerReport> {
+        let request = DecommissionRequest { worker: worker.to_string() };
+        call!(self.inner.master, admin, recommission(request))?
+            .worker
+            .ok_or_else(|| Error::Protocol("recommission returned no worker".to_string()))
+    }
+
+    /// Checks the health of every block beneath `path`; the summary comes last.
+    pub async fn fsck(&self, path: &str) -> Result<(Vec<FsckFile>, FsckSummary)> {
+        let request = FsckRequest {
+            path: parse(path)?.to_string(),
+        };
+        let mut stream = call!(self.inner.master, admin, fsck(request))?;
+        let mut files = Vec::new();
+        let mut summary = None;
+        loop {
+            match stream.message().await {
+                Ok(Some(message)) => {
+                    files.extend(message.files);
+                    if message.summary.is_some() {
+                        summary = message.summary;
+                    }
+                }
+                Ok(None) => break,
+                Err(status) => return Err(self.inner.master.error(status)),
+            }
+        }
+        let summary = summary.ok_or_else(|| Error::Protocol("fsck ended without a summary".to_string()))?;
+        Ok((files, summary))
+    }
+
+    /// Writes a namespace snapshot on the master now.
+    pub async fn checkpoint(&self) -> Result<u64> {
+        Ok(call!(self.inner.master, admin, checkpoint(Empty {}))?.txid)
+    }
+}
+
+/// A directory listing fetched one page at a time.
+#[derive(Debug)]
+pub struct Lister {
+    fs: FileSystem,
+    path: String,
+    after: String,
+    done: bool,
+}
+
+impl Lister {
+    /// The next page, `None` when the listing is complete.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<FileStatus>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let (entries, more) = self.fs.list_page(&self.path, &self.after, 0).await?;
+        self.done = !more;
+        if let Some(last) = entries.last() {
+            self.after = last.path.rsplit('/').next().unwrap_or_default().to_string();
+        }
+        Ok(Some(entries))
+    }
+
+    /// Every entry.
+    pub async fn collect(mut self) -> Result<Vec<FileStatus>> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+}
+
+/// Whether a status is a directory.
+pub fn is_directory(status: &FileStatus) -> bool {
+    status.file_type == FileType::Directory as i32
+}

@@ -1,0 +1,66 @@
+//! Files of every awkward size go in and come back byte for byte, on an in-process cluster.
+
+use strata_client::CreateOptions;
+use strata_testkit::{MiniCluster, fast_config, pattern};
+
+const BLOCK: u64 = 256 << 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_awkward_sizes_round_trip() {
+    let mut config = fast_config();
+    config.client.packet_size = strata_core::ByteSize(64 << 10);
+    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mkdirs("/rt", false).await.unwrap();
+    let sizes = [0, 1, 4095, 4096, 4097, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 12345, 1_000_003];
+    for (i, size) in sizes.iter().enumerate() {
+        let path = format!("/rt/f{i}");
+        let data = pattern(i as u64, *size as usize);
+        let mut w = fs
+            .create(&path, CreateOptions { block_size: BLOCK, ..Default::default() })
+            .await
+            .unwrap();
+        // Uneven write sizes exercise packet and block boundaries.
+        for piece in data.chunks(10_007) {
+            w.write(piece).await.unwrap();
+        }
+        w.close().await.unwrap();
+        let status = fs.stat(&path).await.unwrap();
+        assert_eq!(status.length, *size, "{path}");
+        assert_eq!(status.block_count, size.div_ceil(BLOCK), "{path}");
+        let back = fs.open(&path).await.unwrap().read_to_end().await.unwrap();
+        assert!(back == data, "{path}: content differs");
+        let checksum = fs.checksum(&path).await.unwrap();
+        assert_eq!(checksum.crc32c, if data.is_empty() { 0 } else { strata_core::checksum::crc32c(&data) });
+    }
+    let range = fs.read_range("/rt/f8", BLOCK - 10, 20).await.unwrap();
+    assert_eq!(range, pattern(8, (3 * BLOCK + 12345) as usize)[(BLOCK - 10) as usize..(BLOCK + 10) as usize]);
+    assert!(matches!(
+        fs.read_range("/rt/f1", 5, 1).await,
+        Err(strata_core::Error::PastEndOfFile { .. })
+    ));
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_continues_the_last_block() {
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    let first = pattern(1, 100_000);
+    let second = pattern(2, 300_000);
+    let mut w = fs
+        .create("/a", CreateOptions { block_size: BLOCK, ..Default::default() })
+        .await
+        .unwrap();
+    w.write(&first).await.unwrap();
+    w.close().await.unwrap();
+    let mut w = fs.append("/a").await.unwrap();
+    w.write(&second).await.unwrap();
+    w.close().await.unwrap();
+    let mut expected = first.clone();
+    expected.extend_from_slice(&second);
+    let back = fs.open("/a").await.unwrap().read_to_end().await.unwrap();
+    assert!(back == expected);
+    assert_eq!(fs.stat("/a").await.unwrap().block_count, 2);
+    cluster.shutdown().await;
+}

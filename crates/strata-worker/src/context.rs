@@ -1,0 +1,57 @@
+//! What every part of a running worker shares: identity, store, link to the master, settings.
+
+use crate::master_link::MasterLink;
+use crate::store::BlockStore;
+use std::sync::atomic::{AtomicU32, Ordering};
+use strata_core::config::WorkerConfig;
+
+/// Shared worker state.
+#[derive(Debug)]
+pub struct WorkerContext {
+    /// This worker's persistent id.
+    pub id: String,
+    /// The replicas.
+    pub store: BlockStore,
+    /// The master.
+    pub master: MasterLink,
+    /// Settings.
+    pub config: WorkerConfig,
+    /// Data-plane operations in progress (reported as load).
+    active: AtomicU32,
+}
+
+impl WorkerContext {
+    /// Shared state of a worker.
+    pub fn new(id: String, store: BlockStore, master: MasterLink, config: WorkerConfig) -> WorkerContext {
+        WorkerContext {
+            id,
+            store,
+            master,
+            config,
+            active: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts one operation in progress until the guard is dropped.
+    pub fn begin_operation(&self) -> OperationGuard<'_> {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        OperationGuard { counter: &self.active }
+    }
+
+    /// Operations in progress.
+    pub fn active_operations(&self) -> u32 {
+        self.active.load(Ordering::Relaxed)
+    }
+}
+
+/// Decrements the operation count when dropped.
+#[derive(Debug)]
+pub struct OperationGuard<'a> {
+    counter: &'a AtomicU32,
+}
+
+impl Drop for OperationGuard<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,106 @@
+//! Serving reads: chunk-aligned packets with their stored checksums (the client verifies), and
+//! whole-replica checksums.
+
+use crate::context::WorkerContext;
+use crate::write_block::failure;
+use strata_core::checksum::encode_checksums;
+use strata_core::{BlockId, Error, Result};
+use strata_proto::data::{BlockChecksum, Packet, ReadBlock, Response, Status};
+use strata_proto::frame::write_frame;
+use tokio::io::AsyncWrite;
+
+/// Data bytes per read packet (a multiple of every supported chunk size).
+pub const READ_PACKET: u64 = 256 << 10;
+
+/// Handles a `ReadBlock` request.
+pub async fn handle<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: ReadBlock) -> Result<()> {
+    let prepared = (|| {
+        let block = req
+            .block
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("ReadBlock without a block".to_string()))?;
+        let reader = ctx.store.open_reader(BlockId(block.id), block.generation)?;
+        let length = reader.info().length;
+        if req.offset > length {
+            return Err(Error::InvalidArgument(format!(
+                "{}: offset {} is past the replica's {length} bytes",
+                BlockId(block.id),
+                req.offset
+            )));
+        }
+        Ok(reader)
+    })();
+    let reader = match prepared {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = write_frame(out, &failure(&e, 0), &[]).await;
+            return Err(e);
+        }
+    };
+    let info = reader.info().clone();
+    let chunk = reader.chunk_size() as u64;
+    let start = req.offset - req.offset % chunk;
+    let wanted_end = req.offset.saturating_add(req.length).min(info.length);
+    let end = wanted_end.div_ceil(chunk).saturating_mul(chunk).min(info.length);
+    let response = Response {
+        status: Status::Ok as i32,
+        chunk_size: reader.chunk_size(),
+        start_offset: start,
+        length: info.length,
+        generation: info.generation,
+        finalized: info.state == crate::store::ReplicaState::Finalized,
+        ..Default::default()
+    };
+    write_frame(out, &response, &[]).await?;
+    let mut buf = Vec::with_capacity(READ_PACKET as usize);
+    let mut pos = start;
+    let mut seqno = 0;
+    while pos < end {
+        let n = (end - pos).min(READ_PACKET) as usize;
+        let crcs = reader.read_chunks(pos, n, &mut buf)?;
+        let packet = Packet {
+            seqno,
+            offset: pos,
+            last: false,
+            checksums: encode_checksums(&crcs),
+            data_length: n as u32,
+        };
+        write_frame(out, &packet, &buf).await?;
+        pos += n as u64;
+        seqno += 1;
+    }
+    let last = Packet {
+        seqno,
+        offset: pos,
+        last: true,
+        ..Default::default()
+    };
+    write_frame(out, &last, &[]).await?;
+    Ok(())
+}
+
+/// Handles a `BlockChecksum` request: the CRC32C of the whole replica.
+pub async fn checksum<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: BlockChecksum) -> Result<()> {
+    let result = (|| {
+        let block = req
+            .block
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("BlockChecksum without a block".to_string()))?;
+        let reader = ctx.store.open_reader(BlockId(block.id), block.generation)?;
+        Ok(Response {
+            status: Status::Ok as i32,
+            length: reader.info().length,
+            generation: reader.info().generation,
+            crc32c: reader.block_crc()?,
+            chunk_size: reader.chunk_size(),
+            ..Default::default()
+        })
+    })();
+    match result {
+        Ok(response) => Ok(write_frame(out, &response, &[]).await?),
+        Err(e) => {
+            let _ = write_frame(out, &failure(&e, 0), &[]).await;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Lease recovery on the worker side. As primary, a worker asks every replica holder what it
+//! has, agrees on the shortest length (every holder has at least that much, checksummed),
+//! finalizes all of them at that length under the new generation stamp, and reports the result
+//! to the master. As a holder, it answers queries and finalizes on request.
+
+use crate::context::WorkerContext;
+use strata_proto::net::{connect, within};
+use crate::write_block::failure;
+use strata_core::{BlockId, Error, ExtendedBlock, Result};
+use strata_proto::data::{RecoveryFinalize, RecoveryQuery, Request, Response, Status, request};
+use strata_proto::frame::{read_header, write_frame};
+use strata_proto::rpc::{RecoverCommand, WorkerAddress};
+use tokio::io::AsyncWrite;
+
+/// Answers what this worker holds of a block.
+pub async fn handle_query<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: RecoveryQuery) -> Result<()> {
+    let response = match ctx.store.info(BlockId(req.block_id)) {
+        Some(info) => Response {
+            status: Status::Ok as i32,
+            length: info.length,
+            generation: info.generation,
+            finalized: info.state == crate::store::ReplicaState::Finalized,
+            ..Default::default()
+        },
+        None => failure(
+            &Error::ReplicaNotFound {
+                block: BlockId(req.block_id).to_string(),
+                reason: format!("not on worker {}", ctx.id),
+            },
+            0,
+        ),
+    };
+    Ok(write_frame(out, &response, &[]).await?)
+}
+
+/// Truncates and finalizes a replica at the agreed length.
+pub async fn handle_finalize<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    req: RecoveryFinalize,
+) -> Result<()> {
+    let result = ctx
+        .store
+        .recover_to(BlockId(req.block_id), req.new_generation, req.length);
+    let response = match &result {
+        Ok(reported) => {
+            ctx.master.block_received(&ctx.id, *reported).await;
+            Response {
+                status: Status::Ok as i32,
+                length: reported.length,
+                generation: reported.generation,
+                ..Default::default()
+            }
+        }
+        Err(e) => failure(e, 0),
+    };
+    write_frame(out, &response, &[]).await?;
+    result.map(|_| ())
+}
+
+async fn ask(ctx: &WorkerContext, peer: &WorkerAddress, op: request::Op) -> Result<Response> {
+    let timeout = ctx.config.socket_timeout;
+    let mut stream = connect(&peer.data_address, timeout).await?;
+    write_frame(&mut stream, &Request { op: Some(op) }, &[]).await?;
+    let response: Response = within(timeout, &peer.data_address, read_header(&mut stream)).await??;
+    if response.status != Status::Ok as i32 {
+        return Err(Error::Unavailable {
+            address: peer.data_address.clone(),
+            reason: response.message,
+        });
+    }
+    Ok(response)
+}
+
+/// Runs a recovery as primary.
+pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result<()> {
+    let block = command
+        .block
+        .as_ref()
+        .map(ExtendedBlock::from)
+        .ok_or_else(|| Error::Protocol("recover command without a block".to_string()))?;
+    let mut holders = Vec::new();
+    for peer in &command.replicas {
+        let answer = if peer.id == ctx.id {
+            ctx.store.info(block.id).map(|i| (i.length, i.generation))
+        } else {
+            ask(ctx, peer, request::Op::RecoveryQuery(RecoveryQuery { block_id: block.id.0 }))
+                .await
+                .ok()
+                .map(|r| (r.length, r.generation))
+        };
+        match answer {
+            Some((length, generation)) if generation >= block.generation && generation < command.new_generation => {
+                holders.push((peer.clone(), length));
+            }
+            _ => tracing::info!(block = %block.id, peer = %peer.id, "replica holder left out of recovery"),
+        }
+    }
+    let Some(length) = holders.iter().map(|(_, l)| *l).min() else {
+        return Err(Error::BlockUnavailable {
+            path: String::new(),
+            block: block.id.to_string(),
+            reason: "no replica holder answered the recovery".to_string(),
+        });
+    };
+    let mut finalized = Vec::new();
+    for (peer, _) in &holders {
+        let done = if peer.id == ctx.id {
+            match ctx.store.recover_to(block.id, command.new_generation, length) {
+                Ok(reported) => {
+                    ctx.master.block_received(&ctx.id, reported).await;
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(block = %block.id, error = %e, "local recovery failed");
+                    false
+                }
+            }
+        } else {
+            let op = request::Op::RecoveryFinalize(RecoveryFinalize {
+                block_id: block.id.0,
+                new_generation: command.new_generation,
+                length,
+            });
+            ask(ctx, peer, op).await.is_ok()
+        };
+        if done {
+            finalized.push(peer.id.clone());
+        }
+    }
+    if finalized.is_empty() {
+        return Err(Error::BlockUnavailable {
+            path: String::new(),
+            block: block.id.to_string(),
+            reason: "no replica could be finalized".to_string(),
+        });
+    }
+    let recovered = ExtendedBlock {
+        id: block.id,
+        generation: command.new_generation,
+        length,
+    };
+    tracing::info!(block = %block.id, length, holders = finalized.len(), "block recovered");
+    ctx.master.commit_recovery(recovered, finalized).await
+}

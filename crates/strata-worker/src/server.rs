@@ -1,0 +1,112 @@
+//! Starting and stopping a worker.
+
+use crate::context::WorkerContext;
+use crate::master_link::MasterLink;
+use crate::store::BlockStore;
+use crate::{data_server, heartbeat, scanner};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use strata_core::checksum::DEFAULT_CHUNK_SIZE;
+use strata_core::config::WorkerConfig;
+use strata_core::{Error, Result};
+use strata_proto::rpc::WorkerAddress;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running worker.
+#[derive(Debug)]
+pub struct Worker {
+    ctx: Arc<WorkerContext>,
+    address: WorkerAddress,
+    bound: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Loads the store in `config.data_dir`, binds the data port and joins the master.
+    pub async fn start(config: WorkerConfig) -> Result<Worker> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
+        let id = load_or_create_id(&data_dir)?;
+        let (capacity, sync) = (config.capacity.bytes(), config.sync_on_close);
+        let dir = data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || BlockStore::open(&dir, DEFAULT_CHUNK_SIZE, capacity, sync))
+            .await
+            .map_err(|e| Error::Internal(format!("loading the block store panicked: {e}")))??;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| Error::io(format!("binding the data port {}", config.listen), e))?;
+        let bound = listener.local_addr().map_err(|e| Error::io("reading the bound address", e))?;
+        let host = match &config.advertise_host {
+            Some(h) => h.clone(),
+            None if bound.ip().is_unspecified() => rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
+            None => bound.ip().to_string(),
+        };
+        let address = WorkerAddress {
+            id: id.clone(),
+            data_address: format!("{host}:{}", bound.port()),
+            host,
+            rack: config.rack.clone(),
+        };
+        let master = MasterLink::new(&config.master, &data_dir)?;
+        let blocks = store.len();
+        let ctx = Arc::new(WorkerContext::new(id.clone(), store, master, config.clone()));
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(data_server::serve(ctx.clone(), listener, stopped.clone())),
+            tokio::spawn(heartbeat::run(ctx.clone(), address.clone(), stopped.clone())),
+            tokio::spawn(scanner::run(ctx.clone(), stopped)),
+        ];
+        tracing::info!(worker = %id, data_address = %address.data_address, rack = %config.rack,
+            master = %config.master, data_dir = %data_dir.display(), blocks, "worker started");
+        Ok(Worker {
+            ctx,
+            address,
+            bound,
+            stop,
+            tasks,
+        })
+    }
+
+    /// This worker's identity and addresses, as registered.
+    pub fn address(&self) -> &WorkerAddress {
+        &self.address
+    }
+
+    /// The bound data-port address.
+    pub fn bound(&self) -> SocketAddr {
+        self.bound
+    }
+
+    /// The shared state (for tests).
+    pub fn context(&self) -> &Arc<WorkerContext> {
+        &self.ctx
+    }
+
+    /// Stops serving and heartbeating.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        tracing::info!(worker = %self.address.id, "worker stopped");
+    }
+}
+
+fn load_or_create_id(dir: &Path) -> Result<String> {
+    let path = dir.join("worker_id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        _ => {
+            let id = format!("worker-{:016x}", rand::random::<u64>());
+            std::fs::write(&path, &id).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            Ok(id)
+        }
+    }
+}

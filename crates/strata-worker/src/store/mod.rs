@@ -1,0 +1,461 @@
+//! The block store: replica files with their checksums, the in-memory map of replicas, and the
+//! state changes a replica goes through (being written, finalized, reopened, recovered,
+//! deleted).
+//!
+//! Each replica has its own lock. A writer holds it only while it writes one packet, and checks
+//! under it that the replica still has the writer's generation: when lease or pipeline recovery
+//! moves a replica to a newer generation, a writer left over from the old pipeline stops at its
+//! next packet instead of writing into the recovered replica.
+
+mod layout;
+mod load;
+mod reader;
+mod writer;
+
+pub use layout::ReplicaState;
+pub use reader::ReplicaReader;
+pub use writer::ReplicaWriter;
+
+use layout::{Layout, chunks_for, meta_header, meta_len};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use strata_core::checksum::crc32c;
+use strata_core::{BlockId, Error, Result};
+use strata_proto::rpc::{self, ReportedBlock, StorageReport};
+
+/// What the store knows of one replica.
+#[derive(Debug, Clone)]
+pub struct ReplicaInfo {
+    /// The block.
+    pub id: BlockId,
+    /// Its generation stamp.
+    pub generation: u64,
+    /// Bytes stored and checksummed.
+    pub length: u64,
+    /// Finished or not.
+    pub state: ReplicaState,
+    /// Whether a pipeline is writing it now.
+    pub writer_active: bool,
+}
+
+impl ReplicaInfo {
+    /// The replica as a block report entry.
+    pub fn reported(&self) -> ReportedBlock {
+        ReportedBlock {
+            id: self.id.0,
+            generation: self.generation,
+            length: self.length,
+            state: match self.state {
+                ReplicaState::Finalized => rpc::ReplicaState::Finalized as i32,
+                ReplicaState::BeingWritten => rpc::ReplicaState::BeingWritten as i32,
+            },
+        }
+    }
+}
+
+type Handle = Arc<Mutex<ReplicaInfo>>;
+
+#[derive(Debug)]
+struct Inner {
+    layout: Layout,
+    data_dir: PathBuf,
+    chunk_size: u32,
+    capacity: u64,
+    sync_on_close: bool,
+    replicas: Mutex<HashMap<BlockId, Handle>>,
+    used: AtomicU64,
+}
+
+/// The replicas on one worker.
+#[derive(Debug, Clone)]
+pub struct BlockStore {
+    inner: Arc<Inner>,
+}
+
+/// How a write pipeline opens its replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// A new replica.
+    Create,
+    /// Continue a finalized replica from `start_offset` (append).
+    Append,
+    /// Continue a replica after a pipeline failure from `start_offset`.
+    Recover,
+}
+
+impl BlockStore {
+    /// Opens the store under `data_dir`, loading every replica found there.
+    pub fn open(data_dir: &Path, chunk_size: u32, capacity: u64, sync_on_close: bool) -> Result<BlockStore> {
+        let layout = Layout::create(data_dir)?;
+        let loaded = load::load_replicas(&layout, chunk_size)?;
+        let used = loaded.iter().map(|r| r.length).sum();
+        let replicas = loaded
+            .into_iter()
+            .map(|info| (info.id, Arc::new(Mutex::new(info))))
+            .collect();
+        Ok(BlockStore {
+            inner: Arc::new(Inner {
+                layout,
+                data_dir: data_dir.to_path_buf(),
+                chunk_size,
+                capacity,
+                sync_on_close,
+                replicas: Mutex::new(replicas),
+                used: AtomicU64::new(used),
+            }),
+        })
+    }
+
+    /// Bytes per checksum.
+    pub fn chunk_size(&self) -> u32 {
+        self.inner.chunk_size
+    }
+
+    /// Opens a replica for a write pipeline.
+    pub fn open_writer(
+        &self,
+        id: BlockId,
+        generation: u64,
+        mode: OpenMode,
+        start_offset: u64,
+    ) -> Result<ReplicaWriter> {
+        match mode {
+            OpenMode::Create => self.create(id, generation),
+            OpenMode::Append | OpenMode::Recover => {
+                let exists = self.inner.replicas.lock().contains_key(&id);
+                if !exists && mode == OpenMode::Recover && start_offset == 0 {
+                    return self.create(id, generation);
+                }
+                self.reopen(id, generation, mode, start_offset)
+            }
+        }
+    }
+
+    fn create(&self, id: BlockId, generation: u64) -> Result<ReplicaWriter> {
+        let handle = {
+            let mut replicas = self.inner.replicas.lock();
+            if let Some(existing) = replicas.get(&id) {
+                let old = existing.lock().clone();
+                let replaceable = old.state == ReplicaState::BeingWritten
+                    && !old.writer_active
+                    && old.generation < generation;
+                if !replaceable {
+                    return Err(Error::InvalidOperation {
+                        path: id.to_string(),
+                        reason: format!(
+                            "a replica already exists (generation {}, {:?})",
+                            old.generation, old.state
+                        ),
+                    });
+                }
+                self.remove_files(&old);
+            }
+            let info = ReplicaInfo {
+                id,
+                generation,
+                length: 0,
+                state: ReplicaState::BeingWritten,
+                writer_active: true,
+            };
+            let handle = Arc::new(Mutex::new(info));
+            replicas.insert(id, handle.clone());
+            handle
+        };
+        let layout = &self.inner.layout;
+        let data_path = layout.data_path(id, ReplicaState::BeingWritten);
+        let meta_path = layout.meta_path(id, generation, ReplicaState::BeingWritten);
+        let opened = (|| -> std::io::Result<(File, File)> {
+            let data = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&data_path)?;
+            let meta = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&meta_path)?;
+            meta.write_all_at(&meta_header(self.inner.chunk_size), 0)?;
+            Ok((data, meta))
+        })();
+        match opened {
+            Ok((data, meta)) => Ok(ReplicaWriter::new(self.clone(), handle, data, meta, generation, None)),
+            Err(e) => {
+                self.inner.replicas.lock().remove(&id);
+                Err(Error::io(format!("creating replica {id}"), e))
+            }
+        }
+    }
+
+    fn reopen(&self, id: BlockId, generation: u64, mode: OpenMode, start_offset: u64) -> Result<ReplicaWriter> {
+        let handle = self.handle(id)?;
+        let mut info = handle.lock();
+        if info.generation >= generation {
+            return Err(Error::InvalidOperation {
+                path: id.to_string(),
+                reason: format!(
+                    "replica generation {} is not older than {generation}",
+                    info.generation
+                ),
+            });
+        }
+        if mode == OpenMode::Append && info.state != ReplicaState::Finalized {
+            return Err(Error::InvalidOperation {
+                path: id.to_string(),
+                reason: "only a finalized replica can be appended to".to_string(),
+            });
+        }
+        if info.length < start_offset {
+            return Err(Error::InvalidOperation {
+                path: id.to_string(),
+                reason: format!(
+                    "replica holds {} bytes, fewer than the {start_offset} to continue from",
+                    info.length
+                ),
+            });
+        }
+        // A writer left over from the failed pipeline stops at its next packet.
+        info.writer_active = false;
+        let (data, meta, partial) = self.move_replica(&mut info, generation, start_offset, ReplicaState::BeingWritten)?;
+        info.writer_active = true;
+        drop(info);
+        Ok(ReplicaWriter::new(self.clone(), handle, data, meta, generation, partial))
+    }
+
+    /// Truncates a replica to `length`, renames it to `generation` and moves it to `state`'s
+    /// directory; returns its open files and the checksum of its partial last chunk.
+    fn move_replica(
+        &self,
+        info: &mut ReplicaInfo,
+        generation: u64,
+        length: u64,
+        state: ReplicaState,
+    ) -> Result<(File, File, Option<u32>)> {
+        let layout = &self.inner.layout;
+        let id = info.id;
+        let old_data = layout.data_path(id, info.state);
+        let old_meta = layout.meta_path(id, info.generation, info.state);
+        let new_data = layout.data_path(id, state);
+        let new_meta = layout.meta_path(id, generation, state);
+        let chunk = self.inner.chunk_size;
+        let result = (|| -> std::io::Result<(File, File, Option<u32>)> {
+            let data = OpenOptions::new().read(true).write(true).open(&old_data)?;
+            let meta = OpenOptions::new().read(true).write(true).open(&old_meta)?;
+            let partial = truncate_files(&data, &meta, length, chunk)?;
+            if old_data != new_data {
+                layout
+                    .ensure_dir(id, state)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                std::fs::rename(&old_data, &new_data)?;
+            }
+            if old_meta != new_meta {
+                std::fs::rename(&old_meta, &new_meta)?;
+            }
+            Ok((data, meta, partial))
+        })()
+        .map_err(|e| Error::io(format!("moving replica {id}"), e))?;
+        self.inner.used.fetch_sub(info.length.saturating_sub(length), Ordering::Relaxed);
+        info.generation = generation;
+        info.length = length;
+        info.state = state;
+        Ok(result)
+    }
+
+    /// Finishes a replica: syncs it when configured, moves it to the finalized directory.
+    pub fn finalize(&self, writer: ReplicaWriter) -> Result<ReportedBlock> {
+        let (handle, data, meta, generation) = writer.into_parts()?;
+        let mut info = handle.lock();
+        if info.generation != generation || info.state != ReplicaState::BeingWritten {
+            return Err(Error::InvalidOperation {
+                path: info.id.to_string(),
+                reason: "the replica was recovered by another pipeline".to_string(),
+            });
+        }
+        if self.inner.sync_on_close {
+            data.sync_data()
+                .and_then(|_| meta.sync_data())
+                .map_err(|e| Error::io(format!("syncing replica {}", info.id), e))?;
+        }
+        let length = info.length;
+        self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
+        info.writer_active = false;
+        Ok(info.reported())
+    }
+
+    /// Opens a replica for reading; its generation must be at least `min_generation`.
+    pub fn open_reader(&self, id: BlockId, min_generation: u64) -> Result<ReplicaReader> {
+        let handle = self.handle(id)?;
+        let info = handle.lock();
+        if info.generation < min_generation {
+            return Err(Error::ReplicaNotFound {
+                block: id.to_string(),
+                reason: format!(
+                    "this worker holds generation {}, older than the requested {min_generation}",
+                    info.generation
+                ),
+            });
+        }
+        let layout = &self.inner.layout;
+        let data_path = layout.data_path(id, info.state);
+        let meta_path = layout.meta_path(id, info.generation, info.state);
+        let data = File::open(&data_path).map_err(|e| Error::io(format!("opening {}", data_path.display()), e))?;
+        let meta = File::open(&meta_path).map_err(|e| Error::io(format!("opening {}", meta_path.display()), e))?;
+        Ok(ReplicaReader::new(info.clone(), data, meta, self.inner.chunk_size))
+    }
+
+    /// Deletes a replica unless this worker holds a newer generation. Returns what was deleted.
+    pub fn delete(&self, id: BlockId, generation: u64) -> Option<ReportedBlock> {
+        let mut replicas = self.inner.replicas.lock();
+        let handle = replicas.get(&id)?.clone();
+        let info = handle.lock();
+        if info.generation > generation {
+            return None;
+        }
+        replicas.remove(&id);
+        drop(replicas);
+        self.remove_files(&info);
+        self.inner.used.fetch_sub(info.length, Ordering::Relaxed);
+        Some(info.reported())
+    }
+
+    fn remove_files(&self, info: &ReplicaInfo) {
+        let layout = &self.inner.layout;
+        for path in [
+            layout.data_path(info.id, info.state),
+            layout.meta_path(info.id, info.generation, info.state),
+        ] {
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove replica file");
+            }
+        }
+    }
+
+    /// What this worker holds of a block (for lease recovery).
+    pub fn info(&self, id: BlockId) -> Option<ReplicaInfo> {
+        self.inner.replicas.lock().get(&id).map(|h| h.lock().clone())
+    }
+
+    /// Lease recovery: truncate the replica to `length` and finalize it under `generation`.
+    pub fn recover_to(&self, id: BlockId, generation: u64, length: u64) -> Result<ReportedBlock> {
+        let handle = self.handle(id)?;
+        let mut info = handle.lock();
+        if info.generation == generation && info.state == ReplicaState::Finalized && info.length == length {
+            return Ok(info.reported());
+        }
+        if info.generation >= generation {
+            return Err(Error::InvalidOperation {
+                path: id.to_string(),
+                reason: format!("replica generation {} is not older than {generation}", info.generation),
+            });
+        }
+        if info.length < length {
+            return Err(Error::InvalidOperation {
+                path: id.to_string(),
+                reason: format!("replica holds {} bytes, fewer than the agreed {length}", info.length),
+            });
+        }
+        info.writer_active = false;
+        let (data, meta, _) = self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
+        if self.inner.sync_on_close {
+            data.sync_data()
+                .and_then(|_| meta.sync_data())
+                .map_err(|e| Error::io(format!("syncing replica {id}"), e))?;
+        }
+        Ok(info.reported())
+    }
+
+    /// Every replica, for a full block report.
+    pub fn report(&self) -> Vec<ReportedBlock> {
+        self.inner
+            .replicas
+            .lock()
+            .values()
+            .map(|h| h.lock().reported())
+            .collect()
+    }
+
+    /// Finalized replicas as `(id, generation)`, for the scanner.
+    pub fn finalized(&self) -> Vec<(BlockId, u64)> {
+        self.inner
+            .replicas
+            .lock()
+            .values()
+            .filter_map(|h| {
+                let info = h.lock();
+                (info.state == ReplicaState::Finalized).then_some((info.id, info.generation))
+            })
+            .collect()
+    }
+
+    /// Number of replicas.
+    pub fn len(&self) -> usize {
+        self.inner.replicas.lock().len()
+    }
+
+    /// Whether the store holds no replica.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Capacity, use and free space.
+    pub fn storage(&self) -> StorageReport {
+        let used = self.inner.used.load(Ordering::Relaxed);
+        let (disk_total, disk_free) = disk_space(&self.inner.data_dir);
+        let capacity = if self.inner.capacity > 0 {
+            self.inner.capacity
+        } else {
+            disk_total
+        };
+        StorageReport {
+            capacity,
+            used,
+            remaining: capacity.saturating_sub(used).min(disk_free),
+        }
+    }
+
+    fn handle(&self, id: BlockId) -> Result<Handle> {
+        self.inner
+            .replicas
+            .lock()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::ReplicaNotFound {
+                block: id.to_string(),
+                reason: "this worker holds no replica of it".to_string(),
+            })
+    }
+
+    fn add_used(&self, bytes: u64) {
+        self.inner.used.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Truncates a replica's data and meta files to `length`, recomputing the checksum of a new
+/// partial last chunk; returns that checksum (None when `length` is on a chunk boundary).
+fn truncate_files(data: &File, meta: &File, length: u64, chunk: u32) -> std::io::Result<Option<u32>> {
+    let current = data.metadata()?.len();
+    if current > length {
+        data.set_len(length)?;
+    }
+    meta.set_len(meta_len(length, chunk))?;
+    let within = length % chunk as u64;
+    if within == 0 {
+        return Ok(None);
+    }
+    let start = length - within;
+    let mut buf = vec![0u8; within as usize];
+    data.read_exact_at(&mut buf, start)?;
+    let crc = crc32c(&buf);
+    let slot = layout::META_HEADER_LEN + 4 * (chunks_for(length, chunk) - 1);
+    meta.write_all_at(&crc.to_le_bytes(), slot)?;
+    Ok(Some(crc))
+}
+
+fn disk_space(dir: &Path) -> (u64, u64) {
+    match rustix::fs::statvfs(dir) {
+        Ok(s) => (s.f_blocks * s.f_frsize, s.f_bavail * s.f_frsize),
+        Err(_) => (0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests;

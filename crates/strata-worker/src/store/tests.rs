@@ -1,0 +1,164 @@
+//! The block store against real files: writing, appending mid-chunk, recovery, reloading.
+
+use super::*;
+use proptest::prelude::*;
+use strata_core::checksum::{chunk_checksums, crc32c};
+
+const CHUNK: u32 = 512;
+
+fn store(dir: &Path) -> BlockStore {
+    BlockStore::open(dir, CHUNK, 0, false).unwrap()
+}
+
+fn write(writer: &mut ReplicaWriter, offset: u64, data: &[u8]) {
+    let crcs = chunk_checksums(offset, data, CHUNK);
+    writer.write_packet(offset, data, &crcs).unwrap();
+}
+
+fn read_all(store: &BlockStore, id: BlockId) -> Vec<u8> {
+    let reader = store.open_reader(id, 0).unwrap();
+    let mut buf = Vec::new();
+    reader
+        .read_verified(0, reader.info().length as usize, &mut buf)
+        .unwrap();
+    buf
+}
+
+#[test]
+fn write_finalize_read_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let data: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+    let mut w = s.open_writer(BlockId(1), 10, OpenMode::Create, 0).unwrap();
+    write(&mut w, 0, &data[..700]);
+    write(&mut w, 700, &data[700..]);
+    let reported = s.finalize(w).unwrap();
+    assert_eq!(reported.length, 2000);
+    assert_eq!(read_all(&s, BlockId(1)), data);
+    assert_eq!(s.open_reader(BlockId(1), 0).unwrap().block_crc().unwrap(), crc32c(&data));
+    drop(s);
+    let again = store(dir.path());
+    let info = again.info(BlockId(1)).unwrap();
+    assert_eq!((info.generation, info.length, info.state), (10, 2000, ReplicaState::Finalized));
+    assert_eq!(read_all(&again, BlockId(1)), data);
+}
+
+#[test]
+fn append_continues_inside_a_partial_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut w = s.open_writer(BlockId(2), 1, OpenMode::Create, 0).unwrap();
+    write(&mut w, 0, &[7u8; 300]);
+    s.finalize(w).unwrap();
+    let mut w = s.open_writer(BlockId(2), 2, OpenMode::Append, 300).unwrap();
+    write(&mut w, 300, &[9u8; 1000]);
+    s.finalize(w).unwrap();
+    let mut expected = vec![7u8; 300];
+    expected.extend_from_slice(&[9u8; 1000]);
+    assert_eq!(read_all(&s, BlockId(2)), expected);
+    assert_eq!(s.info(BlockId(2)).unwrap().generation, 2);
+}
+
+#[test]
+fn recovery_truncates_and_stops_the_old_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut old = s.open_writer(BlockId(3), 1, OpenMode::Create, 0).unwrap();
+    write(&mut old, 0, &[1u8; 1500]);
+    let reported = s.recover_to(BlockId(3), 5, 1000).unwrap();
+    assert_eq!((reported.length, reported.generation), (1000, 5));
+    let err = old.write_packet(1500, &[1u8; 10], &chunk_checksums(1500, &[1u8; 10], CHUNK));
+    assert!(err.is_err());
+    assert_eq!(read_all(&s, BlockId(3)), vec![1u8; 1000]);
+    assert!(s.open_writer(BlockId(3), 4, OpenMode::Recover, 0).is_err());
+}
+
+#[test]
+fn pipeline_recovery_reopens_at_the_acknowledged_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut w = s.open_writer(BlockId(4), 1, OpenMode::Create, 0).unwrap();
+    write(&mut w, 0, &[3u8; 1100]);
+    let mut w2 = s.open_writer(BlockId(4), 2, OpenMode::Recover, 800).unwrap();
+    assert!(w.write_packet(1100, &[0u8; 4], &chunk_checksums(1100, &[0u8; 4], CHUNK)).is_err());
+    write(&mut w2, 800, &[4u8; 200]);
+    s.finalize(w2).unwrap();
+    let mut expected = vec![3u8; 800];
+    expected.extend_from_slice(&[4u8; 200]);
+    assert_eq!(read_all(&s, BlockId(4)), expected);
+}
+
+#[test]
+fn unfinished_replicas_reload_with_their_checked_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = store(dir.path());
+        let mut w = s.open_writer(BlockId(5), 1, OpenMode::Create, 0).unwrap();
+        write(&mut w, 0, &[5u8; 1300]);
+        drop(w);
+    }
+    // A crash after the data of the next packet reached the file but before its checksums.
+    let data_path = dir.path().join("current/rbw/blk_5");
+    let mut bytes = std::fs::read(&data_path).unwrap();
+    bytes.extend_from_slice(&[6u8; 900]);
+    std::fs::write(&data_path, bytes).unwrap();
+    let s = store(dir.path());
+    let info = s.info(BlockId(5)).unwrap();
+    assert_eq!(info.state, ReplicaState::BeingWritten);
+    assert_eq!(info.length, 1024, "the last partial chunk's checksum no longer matches");
+    assert_eq!(read_all(&s, BlockId(5)), vec![5u8; 1024]);
+}
+
+#[test]
+fn damaged_finalized_replica_is_dropped_at_load_and_delete_respects_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = store(dir.path());
+        for id in [6, 7] {
+            let mut w = s.open_writer(BlockId(id), 3, OpenMode::Create, 0).unwrap();
+            write(&mut w, 0, &[1u8; 600]);
+            s.finalize(w).unwrap();
+        }
+        assert!(s.delete(BlockId(7), 2).is_none());
+        assert!(s.delete(BlockId(7), 3).is_some());
+    }
+    let meta = dir.path().join("current/finalized/06/blk_6_3.meta");
+    let len = std::fs::metadata(&meta).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&meta).unwrap().set_len(len - 4).unwrap();
+    let s = store(dir.path());
+    assert!(s.info(BlockId(6)).is_none());
+    assert!(s.is_empty());
+}
+
+proptest! {
+    #[test]
+    fn any_packet_split_reads_back_verified(
+        data in proptest::collection::vec(any::<u8>(), 0..5000),
+        cuts in proptest::collection::vec(0usize..5000, 0..6),
+        append_at in proptest::option::of(0usize..5000),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let mut bounds: Vec<usize> = cuts.into_iter().filter(|c| *c < data.len()).collect();
+        if let Some(a) = append_at.filter(|a| *a < data.len()) { bounds.push(a) }
+        bounds.push(0);
+        bounds.push(data.len());
+        bounds.sort();
+        bounds.dedup();
+        let mut w = s.open_writer(BlockId(9), 1, OpenMode::Create, 0).unwrap();
+        let mut generation = 1;
+        for pair in bounds.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if Some(a) == append_at && a > 0 {
+                s.finalize(w).unwrap();
+                generation += 1;
+                w = s.open_writer(BlockId(9), generation, OpenMode::Append, a as u64).unwrap();
+            }
+            write(&mut w, a as u64, &data[a..b]);
+        }
+        s.finalize(w).unwrap();
+        prop_assert_eq!(read_all(&s, BlockId(9)), data.clone());
+        let crc = s.open_reader(BlockId(9), 0).unwrap().block_crc().unwrap();
+        prop_assert_eq!(crc, if data.is_empty() { 0 } else { crc32c(&data) });
+    }
+}
