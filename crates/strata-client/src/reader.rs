@@ -50,6 +50,11 @@ impl FileReader {
         self.position
     }
 
+    /// The worker the current block is being read from, if a block is open.
+    pub fn current_worker(&self) -> Option<&strata_proto::rpc::WorkerAddress> {
+        self.current.as_ref().map(|(_, stream)| stream.worker())
+    }
+
     /// Moves to `position`; reading from beyond the end is an error.
     pub fn seek(&mut self, position: u64) -> Result<()> {
         if position > self.length {

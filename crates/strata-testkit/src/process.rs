@@ -15,6 +15,20 @@ pub struct ProcessClusterOptions {
     pub config: Config,
     /// One worker per entry, in that rack.
     pub racks: Vec<String>,
+    /// The loopback address each worker listens on (default 127.0.0.1; the whole 127/8 is
+    /// local, so workers can look like separate hosts).
+    pub hosts: Vec<String>,
+}
+
+impl ProcessClusterOptions {
+    /// Workers in the given racks, all on 127.0.0.1.
+    pub fn new(config: Config, racks: &[&str]) -> ProcessClusterOptions {
+        ProcessClusterOptions {
+            config,
+            racks: racks.iter().map(|r| r.to_string()).collect(),
+            hosts: Vec::new(),
+        }
+    }
 }
 
 /// A master and workers running as child processes.
@@ -115,7 +129,10 @@ impl ProcessCluster {
             .arg(&self.config_path)
             .arg("worker")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(format!(
+                "{}:0",
+                self.options.hosts.get(i).map_or("127.0.0.1", String::as_str)
+            ))
             .arg("--data-dir")
             .arg(self.worker_dir(i))
             .arg("--master")

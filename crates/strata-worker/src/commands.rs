@@ -4,7 +4,7 @@ use crate::context::WorkerContext;
 use crate::{recovery, transfer};
 use std::sync::Arc;
 use strata_core::ExtendedBlock;
-use strata_proto::rpc::{WorkerCommand, worker_command::Command};
+use strata_proto::rpc::{ReportedBlock, WorkerCommand, worker_command::Command};
 
 /// Starts a command in the background.
 pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
@@ -30,7 +30,18 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                 let deleted = tokio::task::spawn_blocking(move || {
                     blocks
                         .iter()
-                        .filter_map(|b| store.delete(strata_core::BlockId(b.id), b.generation))
+                        .filter_map(|b| {
+                            let id = strata_core::BlockId(b.id);
+                            // A replica that is already gone counts as deleted too.
+                            store.delete(id, b.generation).or_else(|| {
+                                store.info(id).is_none().then(|| ReportedBlock {
+                                    id: b.id,
+                                    generation: b.generation,
+                                    length: b.length,
+                                    state: 0,
+                                })
+                            })
+                        })
                         .collect::<Vec<_>>()
                 })
                 .await

@@ -1,1 +1,89 @@
-fn main() {}
+//! `strata`: one binary for every role of a Strata cluster and every client command.
+
+mod admin;
+mod bench;
+mod fs;
+mod local;
+mod output;
+mod roles;
+mod settings;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Strata: a replicated, self-healing distributed file system.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (TOML with [master], [worker], [client] sections).
+    #[arg(long, global = true, env = "STRATA_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The master's RPC address for client commands.
+    #[arg(long, global = true, env = "STRATA_MASTER", value_name = "HOST:PORT")]
+    master: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an embedded cluster on this machine: a master and several workers.
+    Local(local::LocalArgs),
+    /// Run the metadata server.
+    Master(roles::MasterArgs),
+    /// Run a block server.
+    Worker(roles::WorkerArgs),
+    /// File system commands (ls, put, get, cat, rm, ...).
+    Fs(fs::FsArgs),
+    /// Cluster administration (report, fsck, decommission, safemode).
+    Admin(admin::AdminArgs),
+    /// Measure throughput and metadata speed against a running cluster.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let server = matches!(cli.command, Command::Local(_) | Command::Master(_) | Command::Worker(_));
+    init_logging(server);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("strata: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("strata: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = settings::Settings::load(cli.config.as_deref(), cli.master.as_deref())?;
+    match cli.command {
+        Command::Local(args) => local::run(settings, args).await,
+        Command::Master(args) => roles::run_master(settings, args).await,
+        Command::Worker(args) => roles::run_worker(settings, args).await,
+        Command::Fs(args) => fs::run(settings, args).await,
+        Command::Admin(args) => admin::run(settings, args).await,
+        Command::Bench(args) => bench::run(settings, args).await,
+    }
+}
+
+fn init_logging(server: bool) {
+    let default = if server { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}

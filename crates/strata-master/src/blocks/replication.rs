@@ -31,6 +31,9 @@ struct PendingTransfer {
 pub struct ReplicationQueue {
     needs_check: HashSet<BlockId>,
     pending: HashMap<BlockId, PendingTransfer>,
+    /// Damaged replicas whose deletion was ordered and not yet confirmed; their workers stay
+    /// out of placement for the block until then.
+    invalidating: HashSet<(BlockId, WorkerIdx)>,
     last_full_scan: Option<Instant>,
     /// Copies scheduled since start.
     pub scheduled_transfers: u64,
@@ -43,6 +46,7 @@ impl Default for ReplicationQueue {
         ReplicationQueue {
             needs_check: HashSet::new(),
             pending: HashMap::new(),
+            invalidating: HashSet::new(),
             last_full_scan: None,
             scheduled_transfers: 0,
             scheduled_deletions: 0,
@@ -89,6 +93,11 @@ impl ReplicationQueue {
         }
     }
 
+    /// A worker confirmed it deleted its replica of `block`.
+    pub fn replica_deleted(&mut self, block: BlockId, worker: WorkerIdx) {
+        self.invalidating.remove(&(block, worker));
+    }
+
     /// A block no longer exists: drop any copy of it in flight.
     pub fn forget(&mut self, block: BlockId, workers: &mut WorkerRegistry) {
         self.needs_check.remove(&block);
@@ -99,6 +108,7 @@ impl ReplicationQueue {
 
     /// A worker is gone: copies from or to it will not finish.
     pub fn worker_lost(&mut self, idx: WorkerIdx, workers: &mut WorkerRegistry) {
+        self.invalidating.retain(|(_, w)| *w != idx);
         let affected: Vec<BlockId> = self
             .pending
             .iter()
@@ -235,8 +245,10 @@ fn examine(
     let extended = record.extended();
     if status.readable() > 0 {
         for bad in &status.corrupt {
+            if !cluster.replication.invalidating.insert((block, bad.worker)) {
+                continue;
+            }
             tracing::info!(%block, worker = bad.worker.0, "deleting a corrupt replica");
-            cluster.blocks.remove(block, bad.worker);
             cluster.enqueue_delete(
                 bad.worker,
                 ExtendedBlock {

@@ -162,6 +162,7 @@ impl WorkerService {
                 cluster.blocks.remove(block, idx);
                 cluster.replication.mark(block);
             }
+            cluster.replication.replica_deleted(block, idx);
         }
         Ok(Empty {})
     }

@@ -1,0 +1,50 @@
+//! `strata bench`: throughput and metadata speed against a running cluster, and the machine's
+//! own limits (memcpy, loopback TCP, disk) to compare them with.
+
+mod dfsio;
+mod limits;
+mod meta;
+
+use crate::settings::Settings;
+use clap::Subcommand;
+use std::process::ExitCode;
+
+/// Options of `strata bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Write or read N files of size S with T threads (like Hadoop's TestDFSIO).
+    Dfsio(dfsio::DfsioArgs),
+    /// Metadata operations per second (create, stat, list, rename, delete).
+    Meta(meta::MetaArgs),
+    /// This machine's raw limits: memcpy, loopback TCP, disk.
+    Limits(limits::LimitsArgs),
+}
+
+/// Runs a benchmark.
+pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        BenchCommand::Dfsio(a) => dfsio::run(settings, a).await,
+        BenchCommand::Meta(a) => meta::run(settings, a).await,
+        BenchCommand::Limits(a) => limits::run(a).await,
+    }
+}
+
+/// Mebibytes per second.
+pub fn mib_per_sec(bytes: u64, seconds: f64) -> f64 {
+    if seconds <= 0.0 { 0.0 } else { bytes as f64 / (1 << 20) as f64 / seconds }
+}
+
+/// The value at quantile `q` (0..=1) of sorted samples.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}

@@ -1,0 +1,79 @@
+//! `strata local`: a whole cluster in one process, for one machine.
+
+use crate::roles::shutdown_signal;
+use crate::settings::Settings;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use strata_master::Master;
+use strata_worker::Worker;
+
+/// Options of `strata local`.
+#[derive(Debug, clap::Args)]
+pub struct LocalArgs {
+    /// Number of workers (spread over two racks).
+    #[arg(long, default_value_t = 3)]
+    workers: usize,
+    /// Where all data lives (master/ and worker-N/ beneath it).
+    #[arg(long, value_name = "DIR", default_value = "./strata-data")]
+    data_dir: PathBuf,
+    /// Address of the master's RPC port [default: 127.0.0.1:8020].
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+}
+
+/// Runs the embedded cluster until Ctrl-C.
+pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
+    let mut master_config = settings.config.master.clone();
+    master_config.data_dir = args.data_dir.join("master");
+    if let Some(listen) = args.listen {
+        master_config.listen = listen;
+    }
+    let master = Master::start(master_config).await?;
+    let master_address = master.address().to_string();
+    let mut workers = Vec::new();
+    for i in 0..args.workers {
+        let mut config = settings.config.worker.clone();
+        config.data_dir = args.data_dir.join(format!("worker-{}", i + 1));
+        config.master = master_address.clone();
+        config.rack = format!("/rack{}", i % 2 + 1);
+        let worker = match Worker::start(config).await {
+            Ok(w) => w,
+            Err(e) => {
+                for w in workers {
+                    Worker::shutdown(w).await;
+                }
+                master.shutdown().await;
+                return Err(e.into());
+            }
+        };
+        workers.push(worker);
+    }
+    println!("Strata local cluster is up (data in {})", args.data_dir.display());
+    println!("  master    {master_address}");
+    for w in &workers {
+        println!("  worker    {}  rack {}  ({})", w.address().data_address, w.address().rack, w.address().id);
+    }
+    let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
+        String::new()
+    } else {
+        format!(" --master {master_address}")
+    };
+    println!();
+    println!("Try, in another terminal:");
+    println!("  strata fs{flag} mkdir -p /demo");
+    println!("  strata fs{flag} put /etc/hosts /demo/");
+    println!("  strata fs{flag} ls -h /demo");
+    println!("  strata fs{flag} cat /demo/hosts");
+    println!("  strata admin{flag} report");
+    println!("  strata admin{flag} fsck /");
+    println!();
+    println!("Press Ctrl-C to stop.");
+    shutdown_signal().await;
+    eprintln!("stopping the local cluster");
+    for w in workers {
+        w.shutdown().await;
+    }
+    master.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! `strata master` and `strata worker`: one role per process, for clusters across hosts.
+
+use crate::settings::Settings;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use strata_core::ByteSize;
+use strata_master::Master;
+use strata_worker::Worker;
+
+/// Options of `strata master`.
+#[derive(Debug, clap::Args)]
+pub struct MasterArgs {
+    /// Address of the RPC port (port 0 picks a free one) [default: 127.0.0.1:8020].
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Where the journal and snapshots live [default: ./strata-data/master].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// Options of `strata worker` (the master is given with the global `--master`).
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Address of the data port (port 0 picks a free one) [default: 127.0.0.1:0].
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Where block files live [default: ./strata-data/worker].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The rack this worker is in, e.g. /rack1 [default: /default-rack].
+    #[arg(long, value_name = "NAME")]
+    rack: Option<String>,
+    /// Space this worker may use, e.g. 500GiB [default: the disk's size].
+    #[arg(long, value_name = "SIZE")]
+    capacity: Option<ByteSize>,
+    /// Host name registered with the master when listening on a wildcard address.
+    #[arg(long, value_name = "HOST")]
+    advertise_host: Option<String>,
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Runs the master until Ctrl-C or SIGTERM.
+pub async fn run_master(settings: Settings, args: MasterArgs) -> anyhow::Result<ExitCode> {
+    let mut config = settings.config.master;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    let master = Master::start(config.clone()).await?;
+    let cluster_id = master.state().cluster.lock().cluster_id.clone();
+    println!(
+        "Strata master listening on {} (cluster {cluster_id}, data {})",
+        master.address(),
+        config.data_dir.display()
+    );
+    shutdown_signal().await;
+    eprintln!("stopping the master");
+    master.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a worker until Ctrl-C or SIGTERM.
+pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let mut config = settings.config.worker;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(rack) = args.rack {
+        config.rack = rack;
+    }
+    if let Some(capacity) = args.capacity {
+        config.capacity = capacity;
+    }
+    if args.advertise_host.is_some() {
+        config.advertise_host = args.advertise_host;
+    }
+    let worker = Worker::start(config.clone()).await?;
+    println!(
+        "Strata worker {} listening on {} (rack {}, master {}, data {})",
+        worker.address().id,
+        worker.address().data_address,
+        config.rack,
+        config.master,
+        config.data_dir.display()
+    );
+    shutdown_signal().await;
+    eprintln!("stopping the worker");
+    worker.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

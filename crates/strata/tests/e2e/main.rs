@@ -1,0 +1,9 @@
+//! End-to-end tests with real processes: the `strata` binary as master, workers and CLI, with
+//! workers and masters killed with SIGKILL, block files damaged on disk, and garbage sent to
+//! every port.
+
+mod cli;
+mod common;
+mod failures;
+mod fuzz;
+mod placement;
