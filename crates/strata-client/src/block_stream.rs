@@ -45,7 +45,8 @@ impl BlockStream {
         };
         write_frame(&mut stream, &request, &[]).await?;
         let mut stream = BufReader::with_capacity(64 << 10, stream);
-        let response: Response = within(timeout, &worker.data_address, read_header(&mut stream)).await??;
+        let response: Response =
+            within(timeout, &worker.data_address, read_header(&mut stream)).await??;
         if response.status != Status::Ok as i32 {
             return Err(Error::Unavailable {
                 address: worker.data_address.clone(),
@@ -55,7 +56,10 @@ impl BlockStream {
         if response.length < end {
             return Err(Error::Unavailable {
                 address: worker.data_address.clone(),
-                reason: format!("its replica of {} has only {} bytes", block.id, response.length),
+                reason: format!(
+                    "its replica of {} has only {} bytes",
+                    block.id, response.length
+                ),
             });
         }
         Ok(BlockStream {
@@ -81,19 +85,28 @@ impl BlockStream {
                 return Ok(None);
             }
             let address = &self.worker.data_address;
-            let packet: Packet = within(self.timeout, address, read_header(&mut self.stream)).await??;
+            let packet: Packet =
+                within(self.timeout, address, read_header(&mut self.stream)).await??;
             if packet.last {
                 return Err(Error::Unavailable {
                     address: address.clone(),
-                    reason: format!("the stream of {} ended at {} of {}", self.block.id, self.position, self.end),
+                    reason: format!(
+                        "the stream of {} ended at {} of {}",
+                        self.block.id, self.position, self.end
+                    ),
                 });
             }
-            let payload = within(self.timeout, address, read_payload(&mut self.stream, packet.data_length as usize))
-                .await??
-                .freeze();
+            let payload = within(
+                self.timeout,
+                address,
+                read_payload(&mut self.stream, packet.data_length as usize),
+            )
+            .await??
+            .freeze();
             let checksums = decode_checksums(&packet.checksums)
                 .ok_or_else(|| Error::Protocol(format!("{address}: malformed checksums")))?;
-            if let Err(offset) = verify_chunks(packet.offset, &payload, &checksums, self.chunk_size) {
+            if let Err(offset) = verify_chunks(packet.offset, &payload, &checksums, self.chunk_size)
+            {
                 return Err(Error::ChecksumMismatch {
                     block: self.block.id.to_string(),
                     offset,

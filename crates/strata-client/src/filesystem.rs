@@ -68,7 +68,8 @@ impl FileSystem {
             std::process::id(),
             rand::random::<u32>()
         );
-        let renew_every = Duration::from_millis(defaults.lease_timeout_ms / 4).max(Duration::from_millis(100));
+        let renew_every =
+            Duration::from_millis(defaults.lease_timeout_ms / 4).max(Duration::from_millis(100));
         let lease = LeaseRenewer::start(master.clone(), client_name.clone(), renew_every);
         let user = config.effective_user();
         Ok(FileSystem {
@@ -115,8 +116,16 @@ impl FileSystem {
             mode: options.mode,
             overwrite: options.overwrite,
             create_parents: options.create_parents,
-            replication: if options.replication > 0 { options.replication } else { config.replication },
-            block_size: if options.block_size > 0 { options.block_size } else { config.block_size.bytes() },
+            replication: if options.replication > 0 {
+                options.replication
+            } else {
+                config.replication
+            },
+            block_size: if options.block_size > 0 {
+                options.block_size
+            } else {
+                config.block_size.bytes()
+            },
             client_name: self.inner.client_name.clone(),
         };
         let status = call!(self.inner.master, client, create(request))?
@@ -172,7 +181,9 @@ impl FileSystem {
         reader.seek(offset)?;
         let mut out = Vec::with_capacity(length.min(reader.length() - offset) as usize);
         while (out.len() as u64) < length {
-            let Some(chunk) = reader.next_chunk().await? else { break };
+            let Some(chunk) = reader.next_chunk().await? else {
+                break;
+            };
             let take = chunk.len().min((length - out.len() as u64) as usize);
             out.extend_from_slice(&chunk[..take]);
         }
@@ -189,12 +200,19 @@ impl FileSystem {
     /// The status of `path`, or `None`.
     pub async fn try_stat(&self, path: &str) -> Result<Option<FileStatus>> {
         let path = parse(path)?;
-        let request = GetFileInfoRequest { path: path.to_string() };
+        let request = GetFileInfoRequest {
+            path: path.to_string(),
+        };
         Ok(call!(self.inner.master, client, get_file_info(request))?.status)
     }
 
     /// One page of a listing: entries after `start_after`, and whether more follow.
-    pub async fn list_page(&self, path: &str, start_after: &str, limit: u32) -> Result<(Vec<FileStatus>, bool)> {
+    pub async fn list_page(
+        &self,
+        path: &str,
+        start_after: &str,
+        limit: u32,
+    ) -> Result<(Vec<FileStatus>, bool)> {
         let path = parse(path)?;
         let request = ListStatusRequest {
             path: path.to_string(),
@@ -262,7 +280,12 @@ impl FileSystem {
     }
 
     /// Changes modification and/or access time (negative leaves one unchanged).
-    pub async fn set_times(&self, path: &str, modification_time: i64, access_time: i64) -> Result<()> {
+    pub async fn set_times(
+        &self,
+        path: &str,
+        modification_time: i64,
+        access_time: i64,
+    ) -> Result<()> {
         let request = SetTimesRequest {
             path: parse(path)?.to_string(),
             modification_time,
@@ -296,7 +319,9 @@ impl FileSystem {
                 .as_ref()
                 .map(ExtendedBlock::from)
                 .ok_or_else(|| Error::Protocol("located block without a block".to_string()))?;
-            let block_crc = self.block_checksum(&path, block, &located.locations).await?;
+            let block_crc = self
+                .block_checksum(&path, block, &located.locations)
+                .await?;
             crc = if length == 0 {
                 block_crc
             } else {
@@ -304,10 +329,18 @@ impl FileSystem {
             };
             length += block.length;
         }
-        Ok(FileChecksum { crc32c: crc, length })
+        Ok(FileChecksum {
+            crc32c: crc,
+            length,
+        })
     }
 
-    async fn block_checksum(&self, path: &StrataPath, block: ExtendedBlock, locations: &[WorkerAddress]) -> Result<u32> {
+    async fn block_checksum(
+        &self,
+        path: &StrataPath,
+        block: ExtendedBlock,
+        locations: &[WorkerAddress],
+    ) -> Result<u32> {
         let timeout = self.inner.config.socket_timeout;
         let mut last = None;
         for worker in locations {
@@ -319,7 +352,8 @@ impl FileSystem {
                     })),
                 };
                 write_frame(&mut stream, &request, &[]).await?;
-                let response: Response = within(timeout, &worker.data_address, read_header(&mut stream)).await??;
+                let response: Response =
+                    within(timeout, &worker.data_address, read_header(&mut stream)).await??;
                 if response.status != Status::Ok as i32 || response.length != block.length {
                     return Err(Error::Unavailable {
                         address: worker.data_address.clone(),
@@ -347,13 +381,17 @@ impl FileSystem {
 
     /// Safe mode: get, enter or leave.
     pub async fn safe_mode(&self, action: SafeModeAction) -> Result<SafeModeResponse> {
-        let request = SafeModeRequest { action: action as i32 };
+        let request = SafeModeRequest {
+            action: action as i32,
+        };
         call!(self.inner.master, admin, safe_mode(request))
     }
 
     /// Starts decommissioning a worker (by id, data address or host).
     pub async fn decommission(&self, worker: &str) -> Result<WorkerReport> {
-        let request = DecommissionRequest { worker: worker.to_string() };
+        let request = DecommissionRequest {
+            worker: worker.to_string(),
+        };
         call!(self.inner.master, admin, decommission(request))?
             .worker
             .ok_or_else(|| Error::Protocol("decommission returned no worker".to_string()))
@@ -361,7 +399,9 @@ impl FileSystem {
 
     /// Returns a decommissioned worker to service.
     pub async fn recommission(&self, worker: &str) -> Result<WorkerReport> {
-        let request = DecommissionRequest { worker: worker.to_string() };
+        let request = DecommissionRequest {
+            worker: worker.to_string(),
+        };
         call!(self.inner.master, admin, recommission(request))?
             .worker
             .ok_or_else(|| Error::Protocol("recommission returned no worker".to_string()))
@@ -387,7 +427,8 @@ impl FileSystem {
                 Err(status) => return Err(self.inner.master.error(status)),
             }
         }
-        let summary = summary.ok_or_else(|| Error::Protocol("fsck ended without a summary".to_string()))?;
+        let summary =
+            summary.ok_or_else(|| Error::Protocol("fsck ended without a summary".to_string()))?;
         Ok((files, summary))
     }
 

@@ -11,5 +11,7 @@ mod writer;
 
 pub use filesystem::{CreateOptions, FileChecksum, FileSystem, Lister, is_directory};
 pub use reader::FileReader;
-pub use strata_proto::rpc::{FileStatus, FsckFile, FsckSummary, ReportResponse, SafeModeAction, WorkerReport};
+pub use strata_proto::rpc::{
+    FileStatus, FsckFile, FsckSummary, ReportResponse, SafeModeAction, WorkerReport,
+};
 pub use writer::FileWriter;

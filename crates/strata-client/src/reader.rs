@@ -8,7 +8,9 @@ use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::Arc;
 use strata_core::{Error, ExtendedBlock, Result};
-use strata_proto::rpc::{BadReplica, GetBlockLocationsRequest, LocatedBlock, ReportBadBlocksRequest};
+use strata_proto::rpc::{
+    BadReplica, GetBlockLocationsRequest, LocatedBlock, ReportBadBlocksRequest,
+};
 
 /// A file open for reading.
 #[derive(Debug)]
@@ -133,11 +135,9 @@ impl FileReader {
     }
 
     async fn open_block(&mut self) -> Result<()> {
-        let Some(index) = self
-            .blocks
-            .iter()
-            .position(|b| b.offset <= self.position && self.position < b.offset + block_of(b).length)
-        else {
+        let Some(index) = self.blocks.iter().position(|b| {
+            b.offset <= self.position && self.position < b.offset + block_of(b).length
+        }) else {
             return Err(Error::Internal(format!(
                 "{}: no block covers offset {}",
                 self.path, self.position
@@ -187,7 +187,12 @@ impl FileReader {
         })
     }
 
-    async fn replica_failed(&mut self, index: usize, worker: &strata_proto::rpc::WorkerAddress, error: &Error) {
+    async fn replica_failed(
+        &mut self,
+        index: usize,
+        worker: &strata_proto::rpc::WorkerAddress,
+        error: &Error,
+    ) {
         let block = block_of(&self.blocks[index]);
         tracing::warn!(block = %block.id, worker = %worker.data_address, %error,
             "read from replica failed; failing over");
@@ -207,11 +212,15 @@ impl FileReader {
 }
 
 fn block_of(located: &LocatedBlock) -> ExtendedBlock {
-    located.block.as_ref().map(ExtendedBlock::from).unwrap_or(ExtendedBlock {
-        id: strata_core::BlockId(0),
-        generation: 0,
-        length: 0,
-    })
+    located
+        .block
+        .as_ref()
+        .map(ExtendedBlock::from)
+        .unwrap_or(ExtendedBlock {
+            id: strata_core::BlockId(0),
+            generation: 0,
+            length: 0,
+        })
 }
 
 async fn locate(fs: &FsInner, path: &str) -> Result<(u64, Vec<LocatedBlock>)> {

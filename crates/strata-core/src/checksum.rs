@@ -23,7 +23,11 @@ pub fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
 
 /// The pieces `(offset_in_data, length)` that `len` bytes starting at `block_offset` fall into
 /// when cut at chunk boundaries.
-pub fn pieces(block_offset: u64, len: usize, chunk_size: u32) -> impl Iterator<Item = (usize, usize)> {
+pub fn pieces(
+    block_offset: u64,
+    len: usize,
+    chunk_size: u32,
+) -> impl Iterator<Item = (usize, usize)> {
     let chunk = chunk_size.max(1) as u64;
     let mut at = 0usize;
     std::iter::from_fn(move || {
@@ -79,7 +83,7 @@ pub fn encode_checksums(checksums: &[u32]) -> Vec<u8> {
 
 /// Decodes little-endian `u32` checksums; `None` if the length is not a multiple of 4.
 pub fn decode_checksums(bytes: &[u8]) -> Option<Vec<u32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -55,7 +55,9 @@ impl StrataPath {
             depth += 1;
         }
         if depth > MAX_DEPTH {
-            return Err(invalid(&format!("the path is deeper than {MAX_DEPTH} levels")));
+            return Err(invalid(&format!(
+                "the path is deeper than {MAX_DEPTH} levels"
+            )));
         }
         Ok(StrataPath(format!("/{body}")))
     }
@@ -192,7 +194,10 @@ mod tests {
     fn parent_and_within() {
         let p = StrataPath::parse("/a/b/c").unwrap();
         assert_eq!(p.parent().unwrap().as_str(), "/a/b");
-        assert_eq!(StrataPath::parse("/a").unwrap().parent().unwrap().as_str(), "/");
+        assert_eq!(
+            StrataPath::parse("/a").unwrap().parent().unwrap().as_str(),
+            "/"
+        );
         assert!(StrataPath::root().parent().is_none());
         let ab = StrataPath::parse("/a/b").unwrap();
         assert!(p.is_within(&ab));

@@ -88,7 +88,7 @@ impl fmt::Display for ByteSize {
         let exact = UNITS
             .iter()
             .rev()
-            .find(|(_, m)| self.0 >= *m && self.0 % m == 0);
+            .find(|(_, m)| self.0 >= *m && self.0.is_multiple_of(*m));
         match exact {
             Some((name, m)) if !name.is_empty() => write!(f, "{}{}iB", self.0 / m, name),
             _ => write!(f, "{}", self.0),

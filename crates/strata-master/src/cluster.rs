@@ -93,9 +93,14 @@ impl Cluster {
                 corrupt: stale,
             },
         );
-        self.replication.replica_arrived(block, worker, &mut self.workers);
+        self.replication
+            .replica_arrived(block, worker, &mut self.workers);
         self.replication.mark(block);
-        if stale { Verdict::Corrupt } else { Verdict::Accept }
+        if stale {
+            Verdict::Corrupt
+        } else {
+            Verdict::Accept
+        }
     }
 
     /// Forgets the blocks (of deleted or overwritten files) and asks their holders to delete

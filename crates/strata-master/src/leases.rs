@@ -121,7 +121,10 @@ mod tests {
         let timeout = Duration::from_secs(10);
         t.add("c1", InodeId(5), t0);
         t.add("c1", InodeId(6), t0);
-        assert!(t.due_for_recovery(timeout, t0 + Duration::from_secs(5)).is_empty());
+        assert!(
+            t.due_for_recovery(timeout, t0 + Duration::from_secs(5))
+                .is_empty()
+        );
         assert!(t.renew("c1", t0 + Duration::from_secs(5)));
         let later = t0 + Duration::from_secs(16);
         let mut due = t.due_for_recovery(timeout, later);

@@ -37,11 +37,10 @@ impl Master {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let journal_dir = config.data_dir.join("journal");
         let checkpoint_entries = config.checkpoint_entries;
-        let (journal, namespace) = tokio::task::spawn_blocking(move || {
-            Journal::open(&journal_dir, checkpoint_entries)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("namespace loading panicked: {e}")))??;
+        let (journal, namespace) =
+            tokio::task::spawn_blocking(move || Journal::open(&journal_dir, checkpoint_entries))
+                .await
+                .map_err(|e| Error::Internal(format!("namespace loading panicked: {e}")))??;
         let mut leases = LeaseTable::default();
         let now = Instant::now();
         for (inode, client) in namespace.read().open_files() {
@@ -62,10 +61,11 @@ impl Master {
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(serve(state.clone(), listener, stopped.clone())));
-        tasks.push(tokio::spawn(monitor(state.clone(), stopped.clone())));
-        tasks.push(tokio::spawn(lease_monitor(state.clone(), stopped)));
+        let tasks = vec![
+            tokio::spawn(serve(state.clone(), listener, stopped.clone())),
+            tokio::spawn(monitor(state.clone(), stopped.clone())),
+            tokio::spawn(lease_monitor(state.clone(), stopped)),
+        ];
         tracing::info!(%address, %cluster_id, data_dir = %config.data_dir.display(),
             replication = config.default_replication, block_size = %config.default_block_size,
             heartbeat = ?config.heartbeat_interval, dead_timeout = ?config.worker_dead_timeout,
@@ -100,7 +100,8 @@ impl Master {
 }
 
 fn load_or_create_cluster_id(dir: &Path) -> Result<String> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let path = dir.join("cluster_id");
     match std::fs::read_to_string(&path) {
         Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
@@ -113,7 +114,11 @@ fn load_or_create_cluster_id(dir: &Path) -> Result<String> {
     }
 }
 
-async fn serve(state: Arc<MasterState>, listener: tokio::net::TcpListener, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    state: Arc<MasterState>,
+    listener: tokio::net::TcpListener,
+    mut stopped: watch::Receiver<bool>,
+) {
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let result = tonic::transport::Server::builder()
         .add_service(
@@ -147,7 +152,8 @@ async fn monitor(state: Arc<MasterState>, mut stopped: watch::Receiver<bool>) {
         max_streams: config.replication_max_streams.max(1),
         pending_timeout: config.replication_pending_timeout,
     };
-    let mut tick = tokio::time::interval(config.replication_interval.max(Duration::from_millis(10)));
+    let mut tick =
+        tokio::time::interval(config.replication_interval.max(Duration::from_millis(10)));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -184,7 +190,8 @@ async fn monitor(state: Arc<MasterState>, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn lease_monitor(state: Arc<MasterState>, mut stopped: watch::Receiver<bool>) {
-    let period = (state.config.lease_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let period =
+        (state.config.lease_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let mut tick = tokio::time::interval(period);
     loop {
         tokio::select! {

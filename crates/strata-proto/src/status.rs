@@ -210,9 +210,7 @@ mod tests {
     #[test]
     fn errors_keep_their_type() {
         let samples = vec![
-            Error::NotFound {
-                path: "/a".into(),
-            },
+            Error::NotFound { path: "/a".into() },
             Error::PastEndOfFile {
                 path: "/f".into(),
                 offset: 10,

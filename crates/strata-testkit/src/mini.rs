@@ -4,8 +4,8 @@ use crate::wait_until;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use strata_client::FileSystem;
-use strata_core::config::Config;
 use strata_core::Result;
+use strata_core::config::Config;
 use strata_master::Master;
 use strata_worker::Worker;
 
@@ -24,7 +24,8 @@ impl MiniCluster {
     /// Starts a master and one worker per entry of `racks` (its rack name), and waits until
     /// every worker is registered and safe mode is off.
     pub async fn start(config: Config, racks: &[&str]) -> Result<MiniCluster> {
-        let dir = tempfile::tempdir().map_err(|e| strata_core::Error::io("creating a temp dir", e))?;
+        let dir =
+            tempfile::tempdir().map_err(|e| strata_core::Error::io("creating a temp dir", e))?;
         let root = dir.path().to_path_buf();
         let mut cluster = MiniCluster {
             _dir: dir,
@@ -136,13 +137,17 @@ impl MiniCluster {
     pub async fn wait_ready(&self) {
         let expected = self.workers.iter().filter(|w| w.is_some()).count();
         let state = self.master().state().clone();
-        wait_until("the workers have registered and safe mode is off", Duration::from_secs(30), || {
-            let state = state.clone();
-            async move {
-                let cluster = state.cluster.lock();
-                cluster.workers.live_count() >= expected && !cluster.safe_mode.is_on()
-            }
-        })
+        wait_until(
+            "the workers have registered and safe mode is off",
+            Duration::from_secs(30),
+            || {
+                let state = state.clone();
+                async move {
+                    let cluster = state.cluster.lock();
+                    cluster.workers.live_count() >= expected && !cluster.safe_mode.is_on()
+                }
+            },
+        )
         .await;
     }
 

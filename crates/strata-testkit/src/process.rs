@@ -62,7 +62,11 @@ fn spawn_announcing(mut command: Command, log: &Path) -> (Child, String) {
         match lines.next() {
             Some(Ok(line)) => {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    break rest.split_whitespace().next().unwrap_or_default().to_string();
+                    break rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                 }
             }
             _ => {
@@ -131,7 +135,10 @@ impl ProcessCluster {
             .arg("--listen")
             .arg(format!(
                 "{}:0",
-                self.options.hosts.get(i).map_or("127.0.0.1", String::as_str)
+                self.options
+                    .hosts
+                    .get(i)
+                    .map_or("127.0.0.1", String::as_str)
             ))
             .arg("--data-dir")
             .arg(self.worker_dir(i))

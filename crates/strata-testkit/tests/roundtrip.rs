@@ -9,15 +9,34 @@ const BLOCK: u64 = 256 << 10;
 async fn files_of_awkward_sizes_round_trip() {
     let mut config = fast_config();
     config.client.packet_size = strata_core::ByteSize(64 << 10);
-    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"]).await.unwrap();
+    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
     let fs = cluster.client().await;
     fs.mkdirs("/rt", false).await.unwrap();
-    let sizes = [0, 1, 4095, 4096, 4097, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 12345, 1_000_003];
+    let sizes = [
+        0,
+        1,
+        4095,
+        4096,
+        4097,
+        BLOCK - 1,
+        BLOCK,
+        BLOCK + 1,
+        3 * BLOCK + 12345,
+        1_000_003,
+    ];
     for (i, size) in sizes.iter().enumerate() {
         let path = format!("/rt/f{i}");
         let data = pattern(i as u64, *size as usize);
         let mut w = fs
-            .create(&path, CreateOptions { block_size: BLOCK, ..Default::default() })
+            .create(
+                &path,
+                CreateOptions {
+                    block_size: BLOCK,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         // Uneven write sizes exercise packet and block boundaries.
@@ -31,10 +50,20 @@ async fn files_of_awkward_sizes_round_trip() {
         let back = fs.open(&path).await.unwrap().read_to_end().await.unwrap();
         assert!(back == data, "{path}: content differs");
         let checksum = fs.checksum(&path).await.unwrap();
-        assert_eq!(checksum.crc32c, if data.is_empty() { 0 } else { strata_core::checksum::crc32c(&data) });
+        assert_eq!(
+            checksum.crc32c,
+            if data.is_empty() {
+                0
+            } else {
+                strata_core::checksum::crc32c(&data)
+            }
+        );
     }
     let range = fs.read_range("/rt/f8", BLOCK - 10, 20).await.unwrap();
-    assert_eq!(range, pattern(8, (3 * BLOCK + 12345) as usize)[(BLOCK - 10) as usize..(BLOCK + 10) as usize]);
+    assert_eq!(
+        range,
+        pattern(8, (3 * BLOCK + 12345) as usize)[(BLOCK - 10) as usize..(BLOCK + 10) as usize]
+    );
     assert!(matches!(
         fs.read_range("/rt/f1", 5, 1).await,
         Err(strata_core::Error::PastEndOfFile { .. })
@@ -44,12 +73,20 @@ async fn files_of_awkward_sizes_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_continues_the_last_block() {
-    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"]).await.unwrap();
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
     let fs = cluster.client().await;
     let first = pattern(1, 100_000);
     let second = pattern(2, 300_000);
     let mut w = fs
-        .create("/a", CreateOptions { block_size: BLOCK, ..Default::default() })
+        .create(
+            "/a",
+            CreateOptions {
+                block_size: BLOCK,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     w.write(&first).await.unwrap();

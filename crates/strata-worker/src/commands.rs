@@ -18,7 +18,8 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                 let Some(block) = t.block.as_ref().map(ExtendedBlock::from) else {
                     return;
                 };
-                let targets: Vec<&str> = t.targets.iter().map(|a| a.data_address.as_str()).collect();
+                let targets: Vec<&str> =
+                    t.targets.iter().map(|a| a.data_address.as_str()).collect();
                 match transfer::send(&ctx, block, &t.targets).await {
                     Ok(()) => tracing::info!(%block, ?targets, "replica copied"),
                     Err(e) => tracing::warn!(%block, ?targets, error = %e, "replica copy failed"),
@@ -34,7 +35,7 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                             let id = strata_core::BlockId(b.id);
                             // A replica that is already gone counts as deleted too.
                             store.delete(id, b.generation).or_else(|| {
-                                store.info(id).is_none().then(|| ReportedBlock {
+                                store.info(id).is_none().then_some(ReportedBlock {
                                     id: b.id,
                                     generation: b.generation,
                                     length: b.length,

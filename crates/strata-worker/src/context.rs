@@ -22,7 +22,12 @@ pub struct WorkerContext {
 
 impl WorkerContext {
     /// Shared state of a worker.
-    pub fn new(id: String, store: BlockStore, master: MasterLink, config: WorkerConfig) -> WorkerContext {
+    pub fn new(
+        id: String,
+        store: BlockStore,
+        master: MasterLink,
+        config: WorkerConfig,
+    ) -> WorkerContext {
         WorkerContext {
             id,
             store,
@@ -35,7 +40,9 @@ impl WorkerContext {
     /// Counts one operation in progress until the guard is dropped.
     pub fn begin_operation(&self) -> OperationGuard<'_> {
         self.active.fetch_add(1, Ordering::Relaxed);
-        OperationGuard { counter: &self.active }
+        OperationGuard {
+            counter: &self.active,
+        }
     }
 
     /// Operations in progress.

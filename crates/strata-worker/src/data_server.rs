@@ -3,18 +3,22 @@
 //! closed; nothing a peer sends can stop the server.
 
 use crate::context::WorkerContext;
-use strata_proto::net::{tune, within};
 use crate::write_block::failure;
 use crate::{read_block, recovery, write_block};
 use std::sync::Arc;
 use strata_core::Error;
 use strata_proto::data::{Request, request};
 use strata_proto::frame::{FrameError, read_header, write_frame};
+use strata_proto::net::{tune, within};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Accepts connections until `stopped` turns true.
-pub async fn serve(ctx: Arc<WorkerContext>, listener: TcpListener, mut stopped: watch::Receiver<bool>) {
+pub async fn serve(
+    ctx: Arc<WorkerContext>,
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -46,7 +50,8 @@ async fn handle(ctx: &Arc<WorkerContext>, mut stream: TcpStream) -> Result<(), E
     tune(&stream);
     let _op = ctx.begin_operation();
     let timeout = ctx.config.socket_timeout;
-    let request: Request = match within(timeout, "request header", read_header(&mut stream)).await? {
+    let request: Request = match within(timeout, "request header", read_header(&mut stream)).await?
+    {
         Ok(r) => r,
         Err(FrameError::Closed) => return Ok(()),
         Err(e) => {
@@ -59,8 +64,12 @@ async fn handle(ctx: &Arc<WorkerContext>, mut stream: TcpStream) -> Result<(), E
         Some(request::Op::WriteBlock(req)) => write_block::handle(ctx.clone(), stream, req).await,
         Some(request::Op::ReadBlock(req)) => read_block::handle(ctx, &mut stream, req).await,
         Some(request::Op::BlockChecksum(req)) => read_block::checksum(ctx, &mut stream, req).await,
-        Some(request::Op::RecoveryQuery(req)) => recovery::handle_query(ctx, &mut stream, req).await,
-        Some(request::Op::RecoveryFinalize(req)) => recovery::handle_finalize(ctx, &mut stream, req).await,
+        Some(request::Op::RecoveryQuery(req)) => {
+            recovery::handle_query(ctx, &mut stream, req).await
+        }
+        Some(request::Op::RecoveryFinalize(req)) => {
+            recovery::handle_finalize(ctx, &mut stream, req).await
+        }
         None => {
             let err = Error::Protocol("request without an operation".to_string());
             let _ = write_frame(&mut stream, &failure(&err, 0), &[]).await;

@@ -10,10 +10,17 @@ use strata_proto::rpc::{HeartbeatRequest, WorkerAddress};
 use tokio::sync::watch;
 
 /// Runs until `stopped` turns true.
-pub async fn run(ctx: Arc<WorkerContext>, address: WorkerAddress, mut stopped: watch::Receiver<bool>) {
+pub async fn run(
+    ctx: Arc<WorkerContext>,
+    address: WorkerAddress,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let registration = ctx.master.register(address.clone(), ctx.store.storage()).await;
+        let registration = ctx
+            .master
+            .register(address.clone(), ctx.store.storage())
+            .await;
         let settings = match registration {
             Ok(r) => r,
             Err(e) => {

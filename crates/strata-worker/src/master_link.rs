@@ -52,7 +52,11 @@ impl MasterLink {
     }
 
     /// Registers; the first successful registration fixes the cluster this worker belongs to.
-    pub async fn register(&self, worker: WorkerAddress, storage: StorageReport) -> Result<RegisterResponse> {
+    pub async fn register(
+        &self,
+        worker: WorkerAddress,
+        storage: StorageReport,
+    ) -> Result<RegisterResponse> {
         let cluster_id = std::fs::read_to_string(&self.cluster_id_file)
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
@@ -143,7 +147,12 @@ impl MasterLink {
             received: received.clone(),
             deleted: deleted.clone(),
         };
-        if let Err(status) = self.client.clone().block_received_and_deleted(request).await {
+        if let Err(status) = self
+            .client
+            .clone()
+            .block_received_and_deleted(request)
+            .await
+        {
             self.received.lock().extend(received);
             self.deleted.lock().extend(deleted);
             return Err(self.err(status));
@@ -165,7 +174,11 @@ impl MasterLink {
     }
 
     /// Reports the outcome of a lease recovery this worker led.
-    pub async fn commit_recovery(&self, block: ExtendedBlock, worker_ids: Vec<String>) -> Result<()> {
+    pub async fn commit_recovery(
+        &self,
+        block: ExtendedBlock,
+        worker_ids: Vec<String>,
+    ) -> Result<()> {
         self.client
             .clone()
             .commit_block_recovery(CommitBlockRecoveryRequest {

@@ -13,7 +13,11 @@ use tokio::io::AsyncWrite;
 pub const READ_PACKET: u64 = 256 << 10;
 
 /// Handles a `ReadBlock` request.
-pub async fn handle<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: ReadBlock) -> Result<()> {
+pub async fn handle<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    req: ReadBlock,
+) -> Result<()> {
     let prepared = (|| {
         let block = req
             .block
@@ -41,7 +45,10 @@ pub async fn handle<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req
     let chunk = reader.chunk_size() as u64;
     let start = req.offset - req.offset % chunk;
     let wanted_end = req.offset.saturating_add(req.length).min(info.length);
-    let end = wanted_end.div_ceil(chunk).saturating_mul(chunk).min(info.length);
+    let end = wanted_end
+        .div_ceil(chunk)
+        .saturating_mul(chunk)
+        .min(info.length);
     let response = Response {
         status: Status::Ok as i32,
         chunk_size: reader.chunk_size(),
@@ -80,7 +87,11 @@ pub async fn handle<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req
 }
 
 /// Handles a `BlockChecksum` request: the CRC32C of the whole replica.
-pub async fn checksum<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: BlockChecksum) -> Result<()> {
+pub async fn checksum<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    req: BlockChecksum,
+) -> Result<()> {
     let result = (|| {
         let block = req
             .block

@@ -4,16 +4,20 @@
 //! to the master. As a holder, it answers queries and finalizes on request.
 
 use crate::context::WorkerContext;
-use strata_proto::net::{connect, within};
 use crate::write_block::failure;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
 use strata_proto::data::{RecoveryFinalize, RecoveryQuery, Request, Response, Status, request};
 use strata_proto::frame::{read_header, write_frame};
+use strata_proto::net::{connect, within};
 use strata_proto::rpc::{RecoverCommand, WorkerAddress};
 use tokio::io::AsyncWrite;
 
 /// Answers what this worker holds of a block.
-pub async fn handle_query<W: AsyncWrite + Unpin>(ctx: &WorkerContext, out: &mut W, req: RecoveryQuery) -> Result<()> {
+pub async fn handle_query<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    req: RecoveryQuery,
+) -> Result<()> {
     let response = match ctx.store.info(BlockId(req.block_id)) {
         Some(info) => Response {
             status: Status::Ok as i32,
@@ -62,7 +66,8 @@ async fn ask(ctx: &WorkerContext, peer: &WorkerAddress, op: request::Op) -> Resu
     let timeout = ctx.config.socket_timeout;
     let mut stream = connect(&peer.data_address, timeout).await?;
     write_frame(&mut stream, &Request { op: Some(op) }, &[]).await?;
-    let response: Response = within(timeout, &peer.data_address, read_header(&mut stream)).await??;
+    let response: Response =
+        within(timeout, &peer.data_address, read_header(&mut stream)).await??;
     if response.status != Status::Ok as i32 {
         return Err(Error::Unavailable {
             address: peer.data_address.clone(),
@@ -84,16 +89,26 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
         let answer = if peer.id == ctx.id {
             ctx.store.info(block.id).map(|i| (i.length, i.generation))
         } else {
-            ask(ctx, peer, request::Op::RecoveryQuery(RecoveryQuery { block_id: block.id.0 }))
-                .await
-                .ok()
-                .map(|r| (r.length, r.generation))
+            ask(
+                ctx,
+                peer,
+                request::Op::RecoveryQuery(RecoveryQuery {
+                    block_id: block.id.0,
+                }),
+            )
+            .await
+            .ok()
+            .map(|r| (r.length, r.generation))
         };
         match answer {
-            Some((length, generation)) if generation >= block.generation && generation < command.new_generation => {
+            Some((length, generation))
+                if generation >= block.generation && generation < command.new_generation =>
+            {
                 holders.push((peer.clone(), length));
             }
-            _ => tracing::info!(block = %block.id, peer = %peer.id, "replica holder left out of recovery"),
+            _ => {
+                tracing::info!(block = %block.id, peer = %peer.id, "replica holder left out of recovery")
+            }
         }
     }
     let Some(length) = holders.iter().map(|(_, l)| *l).min() else {
@@ -106,7 +121,10 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
     let mut finalized = Vec::new();
     for (peer, _) in &holders {
         let done = if peer.id == ctx.id {
-            match ctx.store.recover_to(block.id, command.new_generation, length) {
+            match ctx
+                .store
+                .recover_to(block.id, command.new_generation, length)
+            {
                 Ok(reported) => {
                     ctx.master.block_received(&ctx.id, reported).await;
                     true

@@ -33,13 +33,17 @@ impl Worker {
         let id = load_or_create_id(&data_dir)?;
         let (capacity, sync) = (config.capacity.bytes(), config.sync_on_close);
         let dir = data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || BlockStore::open(&dir, DEFAULT_CHUNK_SIZE, capacity, sync))
-            .await
-            .map_err(|e| Error::Internal(format!("loading the block store panicked: {e}")))??;
+        let store = tokio::task::spawn_blocking(move || {
+            BlockStore::open(&dir, DEFAULT_CHUNK_SIZE, capacity, sync)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("loading the block store panicked: {e}")))??;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| Error::io(format!("binding the data port {}", config.listen), e))?;
-        let bound = listener.local_addr().map_err(|e| Error::io("reading the bound address", e))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::io("reading the bound address", e))?;
         let host = match &config.advertise_host {
             Some(h) => h.clone(),
             None if bound.ip().is_unspecified() => rustix::system::uname()
@@ -56,11 +60,20 @@ impl Worker {
         };
         let master = MasterLink::new(&config.master, &data_dir)?;
         let blocks = store.len();
-        let ctx = Arc::new(WorkerContext::new(id.clone(), store, master, config.clone()));
+        let ctx = Arc::new(WorkerContext::new(
+            id.clone(),
+            store,
+            master,
+            config.clone(),
+        ));
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(data_server::serve(ctx.clone(), listener, stopped.clone())),
-            tokio::spawn(heartbeat::run(ctx.clone(), address.clone(), stopped.clone())),
+            tokio::spawn(heartbeat::run(
+                ctx.clone(),
+                address.clone(),
+                stopped.clone(),
+            )),
             tokio::spawn(scanner::run(ctx.clone(), stopped)),
         ];
         tracing::info!(worker = %id, data_address = %address.data_address, rack = %config.rack,
@@ -105,7 +118,8 @@ fn load_or_create_id(dir: &Path) -> Result<String> {
         Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
         _ => {
             let id = format!("worker-{:016x}", rand::random::<u64>());
-            std::fs::write(&path, &id).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            std::fs::write(&path, &id)
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
             Ok(id)
         }
     }

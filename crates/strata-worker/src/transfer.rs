@@ -3,16 +3,22 @@
 //! while it is read, so a damaged local replica is reported instead of copied.
 
 use crate::context::WorkerContext;
-use strata_proto::net::{connect, within};
 use crate::read_block::READ_PACKET;
 use strata_core::checksum::encode_checksums;
 use strata_core::{Error, ExtendedBlock, Result};
-use strata_proto::data::{Ack, Packet, Request, Response, Status, Target, WriteBlock, WriteStage, request};
+use strata_proto::data::{
+    Ack, Packet, Request, Response, Status, Target, WriteBlock, WriteStage, request,
+};
 use strata_proto::frame::{read_header, write_frame};
+use strata_proto::net::{connect, within};
 use strata_proto::rpc::WorkerAddress;
 
 /// Copies `block` to `targets`.
-pub async fn send(ctx: &WorkerContext, block: ExtendedBlock, targets: &[WorkerAddress]) -> Result<()> {
+pub async fn send(
+    ctx: &WorkerContext,
+    block: ExtendedBlock,
+    targets: &[WorkerAddress],
+) -> Result<()> {
     let Some(first) = targets.first() else {
         return Ok(());
     };
@@ -21,7 +27,10 @@ pub async fn send(ctx: &WorkerContext, block: ExtendedBlock, targets: &[WorkerAd
     if length != block.length {
         return Err(Error::InvalidOperation {
             path: block.id.to_string(),
-            reason: format!("local replica has {length} bytes, the master expects {}", block.length),
+            reason: format!(
+                "local replica has {length} bytes, the master expects {}",
+                block.length
+            ),
         });
     }
     let timeout = ctx.config.socket_timeout;
@@ -44,7 +53,8 @@ pub async fn send(ctx: &WorkerContext, block: ExtendedBlock, targets: &[WorkerAd
         })),
     };
     write_frame(&mut stream, &request, &[]).await?;
-    let response: Response = within(timeout, &first.data_address, read_header(&mut stream)).await??;
+    let response: Response =
+        within(timeout, &first.data_address, read_header(&mut stream)).await??;
     if response.status != Status::Ok as i32 {
         return Err(Error::Unavailable {
             address: first.data_address.clone(),

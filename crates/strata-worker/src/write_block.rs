@@ -5,13 +5,13 @@
 //! file at once.
 
 use crate::context::WorkerContext;
-use strata_proto::net::{connect, within};
 use crate::store::{OpenMode, ReplicaWriter};
 use std::sync::Arc;
 use strata_core::checksum::{decode_checksums, pieces, verify_chunks};
 use strata_core::{BlockId, Error, Result};
 use strata_proto::data::{Ack, Packet, Request, Response, Status, WriteBlock, WriteStage, request};
 use strata_proto::frame::{FrameError, read_header, read_payload, write_frame};
+use strata_proto::net::{connect, within};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -77,7 +77,12 @@ pub async fn handle(ctx: Arc<WorkerContext>, stream: TcpStream, req: WriteBlock)
         None => (None, None),
     };
     let (acks, pending) = mpsc::channel(ACK_QUEUE);
-    let responder = tokio::spawn(respond(pending, down_read, up_write, ctx.config.socket_timeout));
+    let responder = tokio::spawn(respond(
+        pending,
+        down_read,
+        up_write,
+        ctx.config.socket_timeout,
+    ));
     let block = BlockId(req.block.as_ref().map_or(0, |b| b.id));
     let result = receive(&ctx, &mut up_read, down_write, writer, &acks).await;
     drop(acks);
@@ -181,7 +186,9 @@ async fn receive(
         let packet: Packet = match read_header(up).await {
             Ok(p) => p,
             Err(FrameError::Closed) => {
-                return Err(Error::Protocol("upstream closed before the last packet".into()));
+                return Err(Error::Protocol(
+                    "upstream closed before the last packet".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -279,7 +286,8 @@ async fn respond(
                 Ok(Ok(other)) => {
                     ack.status = Status::DownstreamFailed as i32;
                     ack.failed_index = 1;
-                    ack.message = format!("downstream acked {} instead of {}", other.seqno, h.seqno);
+                    ack.message =
+                        format!("downstream acked {} instead of {}", other.seqno, h.seqno);
                 }
                 Ok(Err(e)) => {
                     ack.status = Status::DownstreamFailed as i32;

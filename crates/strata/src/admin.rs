@@ -83,12 +83,26 @@ pub async fn run(settings: Settings, args: AdminArgs) -> anyhow::Result<ExitCode
             blocks,
             locations,
             json,
-        } => fsck(&fs, &path, files || blocks || locations, blocks || locations, locations, json).await,
+        } => {
+            fsck(
+                &fs,
+                &path,
+                files || blocks || locations,
+                blocks || locations,
+                locations,
+                json,
+            )
+            .await
+        }
         AdminCommand::Decommission { worker, wait } => {
             let report = fs.decommission(&worker).await.context("decommission")?;
             println!("{}: {}", worker_name(&report), state_name(report.state));
             if wait {
-                let id = report.address.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+                let id = report
+                    .address
+                    .as_ref()
+                    .map(|a| a.id.clone())
+                    .unwrap_or_default();
                 loop {
                     let all = fs.report().await.context("decommission")?;
                     let state = all
@@ -138,7 +152,11 @@ fn worker_name(report: &WorkerReport) -> String {
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
 }
 
 async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -177,7 +195,10 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
         percent(s.used, s.capacity),
         size(s.remaining, true)
     );
-    println!("Files {}   Directories {}   Blocks {}", s.files, s.directories, s.blocks);
+    println!(
+        "Files {}   Directories {}   Blocks {}",
+        s.files, s.directories, s.blocks
+    );
     println!(
         "Under-replicated blocks {}   Missing blocks {}   Corrupt blocks {}   Pending deletion {}",
         s.under_replicated, s.missing, s.corrupt, s.pending_deletion
@@ -186,7 +207,17 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
         "Workers: {} live, {} dead, {} decommissioning, {} decommissioned",
         s.live_workers, s.dead_workers, s.decommissioning_workers, s.decommissioned_workers
     );
-    let mut t = table(&["WORKER", "ADDRESS", "RACK", "STATE", "CAPACITY", "USED", "REMAINING", "BLOCKS", "HEARTBEAT"]);
+    let mut t = table(&[
+        "WORKER",
+        "ADDRESS",
+        "RACK",
+        "STATE",
+        "CAPACITY",
+        "USED",
+        "REMAINING",
+        "BLOCKS",
+        "HEARTBEAT",
+    ]);
     for w in &report.workers {
         let a = w.address.clone().unwrap_or_default();
         let st = w.storage.unwrap_or_default();
@@ -218,7 +249,9 @@ fn health_name(health: i32) -> &'static str {
 }
 
 fn addresses(list: &[WorkerAddress]) -> Vec<String> {
-    list.iter().map(|a| format!("{}{}", a.data_address, a.rack)).collect()
+    list.iter()
+        .map(|a| format!("{}{}", a.data_address, a.rack))
+        .collect()
 }
 
 fn verdict(summary: &FsckSummary) -> &'static str {
@@ -257,7 +290,11 @@ async fn fsck(
 ) -> anyhow::Result<ExitCode> {
     let (files, summary) = fs.fsck(path).await.context("fsck")?;
     let verdict = verdict(&summary);
-    let code = if verdict == "HEALTHY" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    let code = if verdict == "HEALTHY" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
     if as_json {
         print_json(&json!({
             "path": path, "status": verdict,
@@ -275,7 +312,8 @@ async fn fsck(
     println!("FSCK of {path} on {}", fs.master().address());
     for f in &files {
         let troubled = f.blocks.iter().any(|b| {
-            b.health != BlockHealth::Healthy as i32 && b.health != BlockHealth::UnderConstruction as i32
+            b.health != BlockHealth::Healthy as i32
+                && b.health != BlockHealth::UnderConstruction as i32
         });
         if !show_files && !troubled {
             continue;
@@ -287,7 +325,11 @@ async fn fsck(
             f.length,
             f.replication,
             f.blocks.len(),
-            if f.under_construction { ", open for writing" } else { "" }
+            if f.under_construction {
+                ", open for writing"
+            } else {
+                ""
+            }
         );
         for (i, b) in f.blocks.iter().enumerate() {
             let healthy = b.health == BlockHealth::Healthy as i32;
@@ -326,10 +368,16 @@ async fn fsck(
     println!(" Total files:               {}", summary.files);
     println!(" Total blocks:              {}", summary.blocks);
     println!(" Healthy blocks:            {}", summary.healthy_blocks);
-    println!(" Under-replicated blocks:   {}", summary.under_replicated_blocks);
+    println!(
+        " Under-replicated blocks:   {}",
+        summary.under_replicated_blocks
+    );
     println!(" Missing blocks:            {}", summary.missing_blocks);
     println!(" Corrupt blocks:            {}", summary.corrupt_blocks);
-    println!(" Blocks being written:      {}", summary.under_construction_blocks);
+    println!(
+        " Blocks being written:      {}",
+        summary.under_construction_blocks
+    );
     println!(" Live workers:              {}", summary.live_workers);
     println!(" Racks:                     {}", summary.racks);
     println!();
@@ -347,7 +395,10 @@ async fn safemode(fs: &FileSystem, verb: SafeModeVerb) -> anyhow::Result<ExitCod
     if matches!(verb, SafeModeVerb::Wait) {
         while state.on {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            state = fs.safe_mode(SafeModeAction::Get).await.context("safemode")?;
+            state = fs
+                .safe_mode(SafeModeAction::Get)
+                .await
+                .context("safemode")?;
         }
     }
     println!("Safe mode is {}", if state.on { "ON" } else { "OFF" });

@@ -49,10 +49,18 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         };
         workers.push(worker);
     }
-    println!("Strata local cluster is up (data in {})", args.data_dir.display());
+    println!(
+        "Strata local cluster is up (data in {})",
+        args.data_dir.display()
+    );
     println!("  master    {master_address}");
     for w in &workers {
-        println!("  worker    {}  rack {}  ({})", w.address().data_address, w.address().rack, w.address().id);
+        println!(
+            "  worker    {}  rack {}  ({})",
+            w.address().data_address,
+            w.address().rack,
+            w.address().id
+        );
     }
     let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
         String::new()

@@ -44,9 +44,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let server = matches!(cli.command, Command::Local(_) | Command::Master(_) | Command::Worker(_));
+    let server = matches!(
+        cli.command,
+        Command::Local(_) | Command::Master(_) | Command::Worker(_)
+    );
     init_logging(server);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("strata: cannot start the async runtime: {e}");

@@ -16,7 +16,9 @@ impl Settings {
     /// Loads `config_file` (or defaults) and applies `--master` / `STRATA_MASTER`.
     pub fn load(config_file: Option<&Path>, master: Option<&str>) -> anyhow::Result<Settings> {
         let mut config = match config_file {
-            Some(path) => Config::load(path).with_context(|| format!("loading {}", path.display()))?,
+            Some(path) => {
+                Config::load(path).with_context(|| format!("loading {}", path.display()))?
+            }
             None => Config::default(),
         };
         if let Ok(user) = std::env::var("STRATA_USER")

@@ -46,7 +46,11 @@ struct MasterRecovery<'a> {
 }
 
 impl PipelineRecovery for MasterRecovery<'_> {
-    async fn recover(&self, block: ExtendedBlock, survivors: &[WorkerAddress]) -> Result<LocatedBlock> {
+    async fn recover(
+        &self,
+        block: ExtendedBlock,
+        survivors: &[WorkerAddress],
+    ) -> Result<LocatedBlock> {
         let request = RecoverPipelineRequest {
             path: self.path.to_string(),
             inode_id: self.inode,
@@ -99,10 +103,13 @@ impl FileWriter {
             .block
             .as_ref()
             .map(ExtendedBlock::from)
-            .ok_or_else(|| Error::Protocol("append returned a located block without a block".to_string()))?;
-        let pipeline = BlockPipeline::open(self.settings(), &located, WriteStage::Append, block.length)
-            .await
-            .map_err(|e| e.error)?;
+            .ok_or_else(|| {
+                Error::Protocol("append returned a located block without a block".to_string())
+            })?;
+        let pipeline =
+            BlockPipeline::open(self.settings(), &located, WriteStage::Append, block.length)
+                .await
+                .map_err(|e| e.error)?;
         self.pipeline = Some(pipeline);
         Ok(self)
     }
@@ -142,7 +149,11 @@ impl FileWriter {
             if self.buffer.len() == self.packet_size || n == room_in_block {
                 self.flush_packet().await?;
             }
-            if self.pipeline.as_ref().is_some_and(|p| p.sent() == self.block_size) {
+            if self
+                .pipeline
+                .as_ref()
+                .is_some_and(|p| p.sent() == self.block_size)
+            {
                 self.finish_block().await?;
             }
         }
@@ -163,7 +174,10 @@ impl FileWriter {
         let Some(pipeline) = self.pipeline.as_mut() else {
             return Err(Error::Internal("packet without a block".to_string()));
         };
-        pipeline.send(data, &recovery).await.map_err(|e| self.named(e))
+        pipeline
+            .send(data, &recovery)
+            .await
+            .map_err(|e| self.named(e))
     }
 
     async fn finish_block(&mut self) -> Result<()> {
@@ -175,7 +189,10 @@ impl FileWriter {
             path: &self.path,
             inode: self.inode,
         };
-        let (block, failed) = pipeline.finish(&recovery).await.map_err(|e| self.named(e))?;
+        let (block, failed) = pipeline
+            .finish(&recovery)
+            .await
+            .map_err(|e| self.named(e))?;
         self.excluded.extend(failed);
         self.previous = Some(block);
         Ok(())
@@ -209,16 +226,18 @@ impl FileWriter {
                         path: self.path.clone(),
                         inode_id: self.inode,
                         client_name: self.fs.client_name.clone(),
-                        block: located.block.clone(),
+                        block: located.block,
                     };
                     call!(self.fs.master, client, abandon_block(abandon))?;
                     last_error = Some(setup.error);
                 }
             }
         }
-        Err(self.named(last_error.unwrap_or_else(|| Error::NotEnoughWorkers {
-            reason: "no write pipeline could be set up".to_string(),
-        })))
+        Err(
+            self.named(last_error.unwrap_or_else(|| Error::NotEnoughWorkers {
+                reason: "no write pipeline could be set up".to_string(),
+            })),
+        )
     }
 
     fn named(&self, err: Error) -> Error {

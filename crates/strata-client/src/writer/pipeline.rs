@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use strata_core::checksum::{chunk_checksums, encode_checksums};
 use strata_core::{Error, ExtendedBlock, Result};
-use strata_proto::data::{Ack, Packet, Request, Response, Status, Target, WriteBlock, WriteStage, request};
+use strata_proto::data::{
+    Ack, Packet, Request, Response, Status, Target, WriteBlock, WriteStage, request,
+};
 use strata_proto::frame::{read_header, write_frame};
 use strata_proto::net::{connect, within};
 use strata_proto::rpc::{LocatedBlock, WorkerAddress};
@@ -54,7 +56,10 @@ struct SentPacket {
 #[derive(Debug)]
 enum AckEvent {
     Acked(u64),
-    Failed { index: Option<usize>, reason: String },
+    Failed {
+        index: Option<usize>,
+        reason: String,
+    },
 }
 
 /// Asks the master for a new generation stamp for the survivors of a failed pipeline.
@@ -103,7 +108,8 @@ impl BlockPipeline {
                 error: Error::Protocol("located block without a block".to_string()),
             })?;
         let nodes = located.locations.clone();
-        let (out, events, ack_task) = connect_chain(&settings, block, &nodes, stage, start_offset).await?;
+        let (out, events, ack_task) =
+            connect_chain(&settings, block, &nodes, stage, start_offset).await?;
         Ok(BlockPipeline {
             settings,
             block,
@@ -131,7 +137,11 @@ impl BlockPipeline {
         let packet = SentPacket {
             seqno: self.next_seqno,
             offset: self.sent,
-            checksums: encode_checksums(&chunk_checksums(self.sent, &data, self.settings.chunk_size)),
+            checksums: encode_checksums(&chunk_checksums(
+                self.sent,
+                &data,
+                self.settings.chunk_size,
+            )),
             data,
             last: false,
         };
@@ -142,7 +152,10 @@ impl BlockPipeline {
 
     /// Sends the final empty packet, waits for every acknowledgement and returns the block
     /// with its final generation and length.
-    pub async fn finish(mut self, recovery: &impl PipelineRecovery) -> Result<(ExtendedBlock, Vec<String>)> {
+    pub async fn finish(
+        mut self,
+        recovery: &impl PipelineRecovery,
+    ) -> Result<(ExtendedBlock, Vec<String>)> {
         let packet = SentPacket {
             seqno: self.next_seqno,
             offset: self.sent,
@@ -165,7 +178,11 @@ impl BlockPipeline {
         ))
     }
 
-    async fn queue_and_write(&mut self, packet: SentPacket, recovery: &impl PipelineRecovery) -> Result<()> {
+    async fn queue_and_write(
+        &mut self,
+        packet: SentPacket,
+        recovery: &impl PipelineRecovery,
+    ) -> Result<()> {
         while self.unacked_bytes >= self.settings.window {
             self.wait_for_event(recovery).await?;
         }
@@ -203,7 +220,9 @@ impl BlockPipeline {
         match event {
             AckEvent::Acked(seqno) => {
                 let Some(front) = self.unacked.front() else {
-                    return Err(Error::Protocol(format!("acknowledgement {seqno} for nothing sent")));
+                    return Err(Error::Protocol(format!(
+                        "acknowledgement {seqno} for nothing sent"
+                    )));
                 };
                 if front.seqno != seqno {
                     return self.recover(Some(0), recovery).await;
@@ -242,7 +261,11 @@ impl BlockPipeline {
 
     /// Rebuilds the pipeline without the failed worker (the first one when unknown) and sends
     /// every unacknowledged packet again.
-    async fn recover(&mut self, failed: Option<usize>, recovery: &impl PipelineRecovery) -> Result<()> {
+    async fn recover(
+        &mut self,
+        failed: Option<usize>,
+        recovery: &impl PipelineRecovery,
+    ) -> Result<()> {
         let mut failed = failed.unwrap_or(0);
         loop {
             self.recoveries += 1;
@@ -274,13 +297,23 @@ impl BlockPipeline {
             };
             let located = recovery.recover(acked, &self.nodes).await?;
             let Some(block) = located.block.as_ref().map(ExtendedBlock::from) else {
-                return Err(Error::Protocol("pipeline recovery returned no block".to_string()));
+                return Err(Error::Protocol(
+                    "pipeline recovery returned no block".to_string(),
+                ));
             };
             self.block = ExtendedBlock {
                 length: self.block.length,
                 ..block
             };
-            match connect_chain(&self.settings, self.block, &self.nodes, WriteStage::PipelineRecovery, self.acked).await {
+            match connect_chain(
+                &self.settings,
+                self.block,
+                &self.nodes,
+                WriteStage::PipelineRecovery,
+                self.acked,
+            )
+            .await
+            {
                 Ok((out, events, ack_task)) => {
                     self.out = out;
                     self.events = events;
@@ -317,7 +350,11 @@ impl Drop for BlockPipeline {
     }
 }
 
-async fn write_packet(out: &mut OwnedWriteHalf, packet: &SentPacket, timeout: Duration) -> Result<()> {
+async fn write_packet(
+    out: &mut OwnedWriteHalf,
+    packet: &SentPacket,
+    timeout: Duration,
+) -> Result<()> {
     let header = Packet {
         seqno: packet.seqno,
         offset: packet.offset,
@@ -325,11 +362,20 @@ async fn write_packet(out: &mut OwnedWriteHalf, packet: &SentPacket, timeout: Du
         checksums: packet.checksums.clone(),
         data_length: packet.data.len() as u32,
     };
-    within(timeout, "sending a packet", write_frame(out, &header, &packet.data)).await??;
+    within(
+        timeout,
+        "sending a packet",
+        write_frame(out, &header, &packet.data),
+    )
+    .await??;
     Ok(())
 }
 
-type Chain = (OwnedWriteHalf, mpsc::UnboundedReceiver<AckEvent>, JoinHandle<()>);
+type Chain = (
+    OwnedWriteHalf,
+    mpsc::UnboundedReceiver<AckEvent>,
+    JoinHandle<()>,
+);
 
 async fn connect_chain(
     settings: &PipelineSettings,
@@ -346,8 +392,15 @@ async fn connect_chain(
             },
         });
     };
-    let fail = |failed_index: usize| move |error: Error| SetupError { failed_index, error };
-    let mut stream = connect(&first.data_address, settings.timeout).await.map_err(fail(0))?;
+    let fail = |failed_index: usize| {
+        move |error: Error| SetupError {
+            failed_index,
+            error,
+        }
+    };
+    let mut stream = connect(&first.data_address, settings.timeout)
+        .await
+        .map_err(fail(0))?;
     let request = Request {
         op: Some(request::Op::WriteBlock(WriteBlock {
             block: Some(block.into()),
@@ -368,10 +421,14 @@ async fn connect_chain(
     write_frame(&mut stream, &request, &[])
         .await
         .map_err(|e| fail(0)(e.into()))?;
-    let response: Response = within(settings.timeout * 2, &first.data_address, read_header(&mut stream))
-        .await
-        .map_err(fail(0))?
-        .map_err(|e| fail(0)(e.into()))?;
+    let response: Response = within(
+        settings.timeout * 2,
+        &first.data_address,
+        read_header(&mut stream),
+    )
+    .await
+    .map_err(fail(0))?
+    .map_err(|e| fail(0)(e.into()))?;
     if response.status != Status::Ok as i32 {
         let index = if response.status == Status::DownstreamFailed as i32 {
             response.failed_index as usize

@@ -27,7 +27,7 @@ struct PendingTransfer {
 }
 
 /// Blocks waiting to be examined and copies in flight.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ReplicationQueue {
     needs_check: HashSet<BlockId>,
     pending: HashMap<BlockId, PendingTransfer>,
@@ -39,19 +39,6 @@ pub struct ReplicationQueue {
     pub scheduled_transfers: u64,
     /// Replica deletions scheduled since start (excess and corrupt).
     pub scheduled_deletions: u64,
-}
-
-impl Default for ReplicationQueue {
-    fn default() -> Self {
-        ReplicationQueue {
-            needs_check: HashSet::new(),
-            pending: HashMap::new(),
-            invalidating: HashSet::new(),
-            last_full_scan: None,
-            scheduled_transfers: 0,
-            scheduled_deletions: 0,
-        }
-    }
 }
 
 impl ReplicationQueue {
@@ -241,7 +228,13 @@ fn examine(
     if !record.complete {
         return None;
     }
-    let status = classify(block, &record, file.replication, &cluster.blocks, &cluster.workers);
+    let status = classify(
+        block,
+        &record,
+        file.replication,
+        &cluster.blocks,
+        &cluster.workers,
+    );
     let extended = record.extended();
     if status.readable() > 0 {
         for bad in &status.corrupt {
@@ -428,9 +421,15 @@ fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
             // A cluster smaller than the replication target holds one replica per worker.
             let wanted = (file.replication as usize).min(in_service);
             record.complete
-                && classify(block, &record, file.replication, &cluster.blocks, &cluster.workers)
-                    .live
-                    .len()
+                && classify(
+                    block,
+                    &record,
+                    file.replication,
+                    &cluster.blocks,
+                    &cluster.workers,
+                )
+                .live
+                .len()
                     >= wanted
         });
         if drained && let Some(entry) = cluster.workers.get_mut(idx) {

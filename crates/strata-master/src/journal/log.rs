@@ -65,7 +65,8 @@ pub struct SegmentContents {
 
 /// Reads every intact record of a segment.
 pub fn read_segment(path: &Path) -> Result<SegmentContents> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     if bytes.len() < HEADER_LEN || &bytes[..4] != MAGIC {
         return Ok(SegmentContents {
             entries: Vec::new(),

@@ -218,8 +218,8 @@ impl Writer {
             if !appends.is_empty() {
                 self.append_batch(appends, &mut buf);
             }
-            let due = self.namespace.read().last_txid() - self.snapshot_txid
-                >= self.checkpoint_entries;
+            let due =
+                self.namespace.read().last_txid() - self.snapshot_txid >= self.checkpoint_entries;
             if !checkpoints.is_empty() || due || shutdown.is_some() {
                 let result = self.checkpoint();
                 if let Err(e) = &result {

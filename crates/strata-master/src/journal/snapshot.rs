@@ -76,8 +76,10 @@ pub fn write_snapshot(dir: &Path, ns: &Namespace) -> Result<PathBuf> {
 
 /// Reads a snapshot back into a namespace, checking every record.
 pub fn read_snapshot(path: &Path) -> Result<Namespace> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let corrupt = |what: String| Error::Io(format!("snapshot {} is damaged: {what}", path.display()));
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let corrupt =
+        |what: String| Error::Io(format!("snapshot {} is damaged: {what}", path.display()));
     if bytes.len() < MAGIC.len() + END.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(corrupt("bad magic".to_string()));
     }

@@ -212,11 +212,15 @@ impl Namespace {
         let last_open = file.blocks.last().filter(|b| !b.complete).copied();
         match (last_open, &op.last) {
             (None, _) => {}
-            (Some(open), Some(last)) if open.id.0 == last.id && open.generation == last.generation => {}
+            (Some(open), Some(last))
+                if open.id.0 == last.id && open.generation == last.generation => {}
             (Some(open), _) => {
                 return Err(Error::InvalidOperation {
                     path,
-                    reason: format!("the last block {} was not reported finished", open.extended()),
+                    reason: format!(
+                        "the last block {} was not reported finished",
+                        open.extended()
+                    ),
                 });
             }
         }

@@ -92,10 +92,15 @@ fn mkdir_rules() {
     let mut log = Log::new();
     assert!(matches!(log.mkdir("/a/b", false), Err(Error::NotFound { path }) if path == "/a"));
     log.mkdir("/a/b/c", true).unwrap();
-    assert!(matches!(log.mkdir("/a/b", false), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        log.mkdir("/a/b", false),
+        Err(Error::AlreadyExists { .. })
+    ));
     log.mkdir("/a/b", true).unwrap();
     log.create("/a/f", "c").unwrap();
-    assert!(matches!(log.mkdir("/a/f/x", true), Err(Error::NotADirectory { path }) if path == "/a/f"));
+    assert!(
+        matches!(log.mkdir("/a/f/x", true), Err(Error::NotADirectory { path }) if path == "/a/f")
+    );
     assert_eq!(log.ns.directory_count(), 4);
     assert_eq!(log.ns.file_count(), 1);
 }
@@ -104,7 +109,11 @@ fn mkdir_rules() {
 fn create_write_complete_and_lengths() {
     let mut log = Log::new();
     log.write_file("/f", &[1 << 20, 1 << 20, 5]);
-    let status = log.ns.file_info(&StrataPath::parse("/f").unwrap()).unwrap().unwrap();
+    let status = log
+        .ns
+        .file_info(&StrataPath::parse("/f").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(status.length, (2 << 20) + 5);
     assert!(!status.under_construction);
     assert_eq!(status.block_count, 3);
@@ -115,7 +124,8 @@ fn create_write_complete_and_lengths() {
     assert_eq!(blocks.blocks.len(), 1);
     assert_eq!(blocks.blocks[0].offset, 1 << 20);
     assert!(matches!(
-        log.ns.file_blocks(&StrataPath::parse("/f").unwrap(), (2 << 20) + 6, 1),
+        log.ns
+            .file_blocks(&StrataPath::parse("/f").unwrap(), (2 << 20) + 6, 1),
         Err(Error::PastEndOfFile { .. })
     ));
 }
@@ -124,15 +134,29 @@ fn create_write_complete_and_lengths() {
 fn second_writer_and_overwrite() {
     let mut log = Log::new();
     log.create("/f", "c1").unwrap();
-    assert!(matches!(log.create("/f", "c2"), Err(Error::LeaseConflict { holder, .. }) if holder == "c1"));
+    assert!(
+        matches!(log.create("/f", "c2"), Err(Error::LeaseConflict { holder, .. }) if holder == "c1")
+    );
     let id = log.inode("/f");
     assert!(matches!(
-        log.apply(Op::AddBlock(journal::AddBlock { inode_id: id.0, client_name: "c2".into(), previous: None })),
+        log.apply(Op::AddBlock(journal::AddBlock {
+            inode_id: id.0,
+            client_name: "c2".into(),
+            previous: None
+        })),
         Err(Error::NoLease { .. })
     ));
-    log.apply(Op::CompleteFile(journal::CompleteFile { inode_id: id.0, client_name: "c1".into(), last: None, time: 1 }))
-        .unwrap();
-    assert!(matches!(log.create("/f", "c2"), Err(Error::AlreadyExists { .. })));
+    log.apply(Op::CompleteFile(journal::CompleteFile {
+        inode_id: id.0,
+        client_name: "c1".into(),
+        last: None,
+        time: 1,
+    }))
+    .unwrap();
+    assert!(matches!(
+        log.create("/f", "c2"),
+        Err(Error::AlreadyExists { .. })
+    ));
     let overwrite = Op::CreateFile(journal::CreateFile {
         path: "/f".into(),
         replication: 1,
@@ -157,13 +181,35 @@ fn rename_rules() {
             time: 5,
         })
     };
-    assert!(matches!(log.apply(rename("/a", "/a/b/x")), Err(Error::InvalidOperation { .. })));
-    assert!(matches!(log.apply(rename("/a", "/c")), Err(Error::AlreadyExists { .. })));
-    assert!(matches!(log.apply(rename("/a", "/nope/x")), Err(Error::NotFound { .. })));
-    assert!(matches!(log.apply(rename("/", "/z")), Err(Error::InvalidOperation { .. })));
+    assert!(matches!(
+        log.apply(rename("/a", "/a/b/x")),
+        Err(Error::InvalidOperation { .. })
+    ));
+    assert!(matches!(
+        log.apply(rename("/a", "/c")),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        log.apply(rename("/a", "/nope/x")),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        log.apply(rename("/", "/z")),
+        Err(Error::InvalidOperation { .. })
+    ));
     log.apply(rename("/a", "/c/a2")).unwrap();
-    assert!(log.ns.lookup(&StrataPath::parse("/c/a2/b").unwrap()).unwrap().is_some());
-    assert!(log.ns.lookup(&StrataPath::parse("/a").unwrap()).unwrap().is_none());
+    assert!(
+        log.ns
+            .lookup(&StrataPath::parse("/c/a2/b").unwrap())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        log.ns
+            .lookup(&StrataPath::parse("/a").unwrap())
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -178,16 +224,28 @@ fn delete_rules() {
             time: 9,
         })
     };
-    assert!(matches!(log.apply(delete("/d", false)), Err(Error::DirectoryNotEmpty { .. })));
-    assert!(matches!(log.apply(delete("/", true)), Err(Error::InvalidOperation { .. })));
-    let Outcome::Deleted { existed, blocks, .. } = log.apply(delete("/d", true)).unwrap() else {
+    assert!(matches!(
+        log.apply(delete("/d", false)),
+        Err(Error::DirectoryNotEmpty { .. })
+    ));
+    assert!(matches!(
+        log.apply(delete("/", true)),
+        Err(Error::InvalidOperation { .. })
+    ));
+    let Outcome::Deleted {
+        existed, blocks, ..
+    } = log.apply(delete("/d", true)).unwrap()
+    else {
         panic!()
     };
     assert!(existed);
     assert_eq!(blocks.len(), 1);
     assert_eq!(log.ns.block_count(), 0);
     assert_eq!(log.ns.file_count(), 0);
-    assert!(matches!(log.apply(delete("/d", true)), Ok(Outcome::Deleted { existed: false, .. })));
+    assert!(matches!(
+        log.apply(delete("/d", true)),
+        Ok(Outcome::Deleted { existed: false, .. })
+    ));
 }
 
 #[test]
@@ -201,7 +259,11 @@ fn append_reopens_a_partial_last_block() {
             time: 50,
         }))
         .unwrap();
-    let Outcome::Appending { status, last_block: Some((block, offset)) } = out else {
+    let Outcome::Appending {
+        status,
+        last_block: Some((block, offset)),
+    } = out
+    else {
         panic!("{out:?}")
     };
     assert_eq!(offset, 1 << 20);
@@ -221,7 +283,10 @@ fn paged_listing_covers_every_entry_once() {
     let mut after = String::new();
     loop {
         let (page, more) = log.ns.list(&dir, &after, 7).unwrap();
-        after = page.last().map(|s| s.path.rsplit('/').next().unwrap().to_string()).unwrap_or_default();
+        after = page
+            .last()
+            .map(|s| s.path.rsplit('/').next().unwrap().to_string())
+            .unwrap_or_default();
         seen.extend(page.into_iter().map(|s| s.path));
         if !more {
             break;
@@ -249,7 +314,8 @@ fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Action::Mkdir(a, b)),
         (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Action::Create(a, b)),
-        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(a, b, c, d)| Action::Rename(a, b, c, d)),
+        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(a, b, c, d)| Action::Rename(a, b, c, d)),
         (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(a, b, r)| Action::Delete(a, b, r)),
         (any::<u8>(), any::<u8>(), 0u8..4).prop_map(|(a, b, n)| Action::Write(a, b, n)),
     ]

@@ -57,7 +57,15 @@ fn health_counts(ns: &Namespace, cluster: &Cluster) -> HealthCounts {
         let Some((_, file, record)) = ns.block_record(block) else {
             continue;
         };
-        match classify(block, &record, file.replication, &cluster.blocks, &cluster.workers).health {
+        match classify(
+            block,
+            &record,
+            file.replication,
+            &cluster.blocks,
+            &cluster.workers,
+        )
+        .health
+        {
             BlockHealth::UnderReplicated => counts.under_replicated += 1,
             BlockHealth::Missing => counts.missing += 1,
             BlockHealth::Corrupt => counts.corrupt += 1,
@@ -110,14 +118,19 @@ fn fsck_file(ns: &Namespace, cluster: &Cluster, inode: InodeId, path: String) ->
     let InodeKind::File(file) = &ns.inode(inode).ok()?.kind else {
         return None;
     };
-    let address = |r: &crate::blocks::Replica| {
-        cluster.workers.get(r.worker).map(|w| w.address.clone())
-    };
+    let address =
+        |r: &crate::blocks::Replica| cluster.workers.get(r.worker).map(|w| w.address.clone());
     let blocks = file
         .blocks
         .iter()
         .map(|record| {
-            let status = classify(record.id, record, file.replication, &cluster.blocks, &cluster.workers);
+            let status = classify(
+                record.id,
+                record,
+                file.replication,
+                &cluster.blocks,
+                &cluster.workers,
+            );
             FsckBlock {
                 block: Some(record.extended().into()),
                 health: status.health as i32,
@@ -211,8 +224,11 @@ fn start_fsck(
     Ok(rx)
 }
 
-fn set_admin_state(state: &MasterState, spec: &str, target: AdminState) -> Result<DecommissionResponse> {
-    let ns = state.namespace.read();
+fn set_admin_state(
+    state: &MasterState,
+    spec: &str,
+    target: AdminState,
+) -> Result<DecommissionResponse> {
     let mut cluster = state.cluster.lock();
     let idx = cluster.workers.find(spec).ok_or_else(|| {
         Error::InvalidArgument(format!(
@@ -224,17 +240,19 @@ fn set_admin_state(state: &MasterState, spec: &str, target: AdminState) -> Resul
         .workers
         .get_mut(idx)
         .ok_or_else(|| Error::Internal(format!("worker index {} vanished", idx.0)))?;
-    let changed = match (entry.admin, target) {
-        (AdminState::Normal, AdminState::Decommissioning) => true,
-        (AdminState::Decommissioning | AdminState::Decommissioned, AdminState::Normal) => true,
-        _ => false,
-    };
+    let changed = matches!(
+        (entry.admin, target),
+        (AdminState::Normal, AdminState::Decommissioning)
+            | (
+                AdminState::Decommissioning | AdminState::Decommissioned,
+                AdminState::Normal
+            )
+    );
     if changed {
         entry.admin = target;
         tracing::info!(worker = %entry.address.id, state = ?target, "worker admin state changed");
     }
     cluster.replication.mark_all(blocks);
-    drop(ns);
     let entry = cluster
         .workers
         .get(idx)
@@ -246,13 +264,19 @@ fn set_admin_state(state: &MasterState, spec: &str, target: AdminState) -> Resul
 
 #[tonic::async_trait]
 impl AdminProtocol for AdminService {
-    async fn report(&self, _: Request<Empty>) -> std::result::Result<Response<ReportResponse>, Status> {
+    async fn report(
+        &self,
+        _: Request<Empty>,
+    ) -> std::result::Result<Response<ReportResponse>, Status> {
         reply(Ok(report(&self.state)))
     }
 
     type FsckStream = Pin<Box<dyn Stream<Item = std::result::Result<FsckResponse, Status>> + Send>>;
 
-    async fn fsck(&self, request: Request<FsckRequest>) -> std::result::Result<Response<Self::FsckStream>, Status> {
+    async fn fsck(
+        &self,
+        request: Request<FsckRequest>,
+    ) -> std::result::Result<Response<Self::FsckStream>, Status> {
         let req = request.into_inner();
         let rx = StrataPath::parse(&req.path).and_then(|p| start_fsck(self.state.clone(), p));
         reply(rx.map(|rx| {
@@ -264,17 +288,28 @@ impl AdminProtocol for AdminService {
         &self,
         request: Request<DecommissionRequest>,
     ) -> std::result::Result<Response<DecommissionResponse>, Status> {
-        reply(set_admin_state(&self.state, &request.into_inner().worker, AdminState::Decommissioning))
+        reply(set_admin_state(
+            &self.state,
+            &request.into_inner().worker,
+            AdminState::Decommissioning,
+        ))
     }
 
     async fn recommission(
         &self,
         request: Request<DecommissionRequest>,
     ) -> std::result::Result<Response<DecommissionResponse>, Status> {
-        reply(set_admin_state(&self.state, &request.into_inner().worker, AdminState::Normal))
+        reply(set_admin_state(
+            &self.state,
+            &request.into_inner().worker,
+            AdminState::Normal,
+        ))
     }
 
-    async fn safe_mode(&self, request: Request<SafeModeRequest>) -> std::result::Result<Response<SafeModeResponse>, Status> {
+    async fn safe_mode(
+        &self,
+        request: Request<SafeModeRequest>,
+    ) -> std::result::Result<Response<SafeModeResponse>, Status> {
         let action = request.into_inner().action;
         let mut cluster = self.state.cluster.lock();
         match SafeModeAction::try_from(action) {
@@ -288,7 +323,9 @@ impl AdminProtocol for AdminService {
             }
             Ok(SafeModeAction::Get) => {}
             Err(_) => {
-                return reply(Err(Error::InvalidArgument(format!("unknown safe mode action {action}"))));
+                return reply(Err(Error::InvalidArgument(format!(
+                    "unknown safe mode action {action}"
+                ))));
             }
         }
         reply(Ok(SafeModeResponse {
@@ -297,7 +334,16 @@ impl AdminProtocol for AdminService {
         }))
     }
 
-    async fn checkpoint(&self, _: Request<Empty>) -> std::result::Result<Response<CheckpointResponse>, Status> {
-        reply(self.state.journal.checkpoint().await.map(|txid| CheckpointResponse { txid }))
+    async fn checkpoint(
+        &self,
+        _: Request<Empty>,
+    ) -> std::result::Result<Response<CheckpointResponse>, Status> {
+        reply(
+            self.state
+                .journal
+                .checkpoint()
+                .await
+                .map(|txid| CheckpointResponse { txid }),
+        )
     }
 }

@@ -50,7 +50,11 @@ impl ClientService {
         let open = {
             let ns = self.state.namespace.read();
             match ns.lookup(path)? {
-                Some(id) => ns.inode(id)?.file().and_then(|f| f.writer.clone()).map(|_| id),
+                Some(id) => ns
+                    .inode(id)?
+                    .file()
+                    .and_then(|f| f.writer.clone())
+                    .map(|_| id),
                 None => None,
             }
         };
@@ -131,7 +135,11 @@ impl ClientService {
         }
     }
 
-    async fn append(&self, req: AppendRequest, client_ip: Option<IpAddr>) -> Result<AppendResponse> {
+    async fn append(
+        &self,
+        req: AppendRequest,
+        client_ip: Option<IpAddr>,
+    ) -> Result<AppendResponse> {
         let p = path(&req.path)?;
         let client = client_name(&req.client_name)?.to_string();
         self.state.check_writable()?;
@@ -202,20 +210,24 @@ impl ClientService {
         })
     }
 
-    async fn add_block(&self, req: AddBlockRequest, client_ip: Option<IpAddr>) -> Result<AddBlockResponse> {
+    async fn add_block(
+        &self,
+        req: AddBlockRequest,
+        client_ip: Option<IpAddr>,
+    ) -> Result<AddBlockResponse> {
         let client = client_name(&req.client_name)?.to_string();
         self.state.check_writable()?;
         let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
         self.check_not_recovering(inode, &path_text)?;
         let (replication, block_size) = {
             let ns = self.state.namespace.read();
-            let file = ns
-                .inode(inode)
-                .ok()
-                .and_then(|i| i.file())
-                .ok_or_else(|| Error::NotFound {
-                    path: path_text.clone(),
-                })?;
+            let file =
+                ns.inode(inode)
+                    .ok()
+                    .and_then(|i| i.file())
+                    .ok_or_else(|| Error::NotFound {
+                        path: path_text.clone(),
+                    })?;
             (file.replication, file.block_size)
         };
         let targets = {
@@ -267,7 +279,7 @@ impl ClientService {
         let op = Op::AddBlock(journal::AddBlock {
             inode_id: inode.0,
             client_name: client.clone(),
-            previous: previous.clone(),
+            previous,
         });
         let Outcome::BlockAdded { block, offset, .. } = self.state.submit(op).await? else {
             return Err(Error::Internal("add block allocated nothing".to_string()));
@@ -322,22 +334,26 @@ impl ClientService {
         Ok(Empty {})
     }
 
-    async fn recover_pipeline(&self, req: RecoverPipelineRequest) -> Result<RecoverPipelineResponse> {
+    async fn recover_pipeline(
+        &self,
+        req: RecoverPipelineRequest,
+    ) -> Result<RecoverPipelineResponse> {
         let client = client_name(&req.client_name)?.to_string();
         let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
         self.check_not_recovering(inode, &path_text)?;
-        let block = req
-            .block
-            .as_ref()
-            .map(ExtendedBlock::from)
-            .ok_or_else(|| Error::InvalidArgument("pipeline recovery needs a block".to_string()))?;
+        let block =
+            req.block.as_ref().map(ExtendedBlock::from).ok_or_else(|| {
+                Error::InvalidArgument("pipeline recovery needs a block".to_string())
+            })?;
         let op = Op::BumpGeneration(journal::BumpGeneration {
             inode_id: inode.0,
             client_name: client.clone(),
             block_id: block.id.0,
         });
         let Outcome::NewGeneration(bumped) = self.state.submit(op).await? else {
-            return Err(Error::Internal("generation bump produced nothing".to_string()));
+            return Err(Error::Internal(
+                "generation bump produced nothing".to_string(),
+            ));
         };
         let mut cluster = self.state.cluster.lock();
         let survivors: Vec<WorkerIdx> = req
@@ -427,13 +443,15 @@ impl ClientService {
     /// of finished replicas reported.
     fn min_replicas_reported(&self, inode: InodeId, last: Option<ExtendedBlock>) -> Result<bool> {
         let ns = self.state.namespace.read();
-        let file = ns
-            .inode(inode)?
-            .file()
-            .ok_or_else(|| Error::IsADirectory {
-                path: ns.path_of(inode).unwrap_or_default(),
-            })?;
-        let needed = self.state.config.min_replication.min(file.replication).max(1) as usize;
+        let file = ns.inode(inode)?.file().ok_or_else(|| Error::IsADirectory {
+            path: ns.path_of(inode).unwrap_or_default(),
+        })?;
+        let needed = self
+            .state
+            .config
+            .min_replication
+            .min(file.replication)
+            .max(1) as usize;
         let cluster = self.state.cluster.lock();
         for record in &file.blocks {
             let (generation, length) = match last {
@@ -574,7 +592,12 @@ fn pipeline_order(cluster: &crate::cluster::Cluster, targets: Vec<WorkerIdx>) ->
     std::iter::once(first).chain(rest).collect()
 }
 
-fn list_page(ns: &Namespace, p: &StrataPath, start_after: &str, limit: usize) -> Result<ListStatusResponse> {
+fn list_page(
+    ns: &Namespace,
+    p: &StrataPath,
+    start_after: &str,
+    limit: usize,
+) -> Result<ListStatusResponse> {
     let (entries, has_more) = ns.list(p, start_after, limit)?;
     Ok(ListStatusResponse { entries, has_more })
 }
@@ -641,7 +664,10 @@ impl ClientProtocol for ClientService {
 
     async fn renew_lease(&self, request: Request<RenewLeaseRequest>) -> RpcResult<Empty> {
         let req = request.into_inner();
-        self.state.leases.lock().renew(&req.client_name, Instant::now());
+        self.state
+            .leases
+            .lock()
+            .renew(&req.client_name, Instant::now());
         reply(Ok(Empty {}))
     }
 
@@ -653,7 +679,10 @@ impl ClientProtocol for ClientService {
         reply(self.get_block_locations(request.into_inner(), ip).await)
     }
 
-    async fn get_file_info(&self, request: Request<GetFileInfoRequest>) -> RpcResult<GetFileInfoResponse> {
+    async fn get_file_info(
+        &self,
+        request: Request<GetFileInfoRequest>,
+    ) -> RpcResult<GetFileInfoResponse> {
         let req = request.into_inner();
         reply(path(&req.path).and_then(|p| {
             let status = self.state.namespace.read().file_info(&p)?;
@@ -661,10 +690,17 @@ impl ClientProtocol for ClientService {
         }))
     }
 
-    async fn list_status(&self, request: Request<ListStatusRequest>) -> RpcResult<ListStatusResponse> {
+    async fn list_status(
+        &self,
+        request: Request<ListStatusRequest>,
+    ) -> RpcResult<ListStatusResponse> {
         let req = request.into_inner();
         let max = self.state.config.list_page_size.max(1) as usize;
-        let limit = if req.limit == 0 { max } else { (req.limit as usize).min(max) };
+        let limit = if req.limit == 0 {
+            max
+        } else {
+            (req.limit as usize).min(max)
+        };
         reply(path(&req.path).and_then(|p| {
             let ns = self.state.namespace.read();
             list_page(&ns, &p, &req.start_after, limit)
@@ -765,7 +801,10 @@ impl ClientProtocol for ClientService {
         }))
     }
 
-    async fn report_bad_blocks(&self, request: Request<ReportBadBlocksRequest>) -> RpcResult<Empty> {
+    async fn report_bad_blocks(
+        &self,
+        request: Request<ReportBadBlocksRequest>,
+    ) -> RpcResult<Empty> {
         reply(self.report_bad_blocks(request.into_inner()))
     }
 }

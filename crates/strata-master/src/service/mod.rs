@@ -60,7 +60,9 @@ impl MasterState {
 }
 
 /// Converts a result into a gRPC reply.
-pub(crate) fn reply<T>(result: Result<T>) -> std::result::Result<tonic::Response<T>, tonic::Status> {
+pub(crate) fn reply<T>(
+    result: Result<T>,
+) -> std::result::Result<tonic::Response<T>, tonic::Status> {
     result
         .map(tonic::Response::new)
         .map_err(|e| strata_proto::status::to_status(&e))
@@ -112,7 +114,12 @@ pub(crate) fn locate(
         .live
         .iter()
         .filter_map(|r| cluster.workers.get(r.worker))
-        .map(|w| (distance(w, client_ip, client_rack.as_deref()), w.address.clone()))
+        .map(|w| {
+            (
+                distance(w, client_ip, client_rack.as_deref()),
+                w.address.clone(),
+            )
+        })
         .collect();
     near.shuffle(&mut rng);
     near.sort_by_key(|(d, _)| *d);

@@ -2,8 +2,8 @@
 //! end of lease recovery.
 
 use super::{MasterState, reply};
-use crate::cluster::Verdict;
 use crate::blocks::{Replica, ReplicaState};
+use crate::cluster::Verdict;
 use crate::namespace::Outcome;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -31,9 +31,14 @@ impl WorkerService {
             .worker
             .ok_or_else(|| Error::InvalidArgument("registration without an address".to_string()))?;
         if address.id.is_empty() || address.id.len() > 256 {
-            return Err(Error::InvalidArgument("a worker id of 1 to 256 bytes is required".into()));
+            return Err(Error::InvalidArgument(
+                "a worker id of 1 to 256 bytes is required".into(),
+            ));
         }
-        if address.data_address.parse::<std::net::SocketAddr>().is_err()
+        if address
+            .data_address
+            .parse::<std::net::SocketAddr>()
+            .is_err()
             && !address.data_address.contains(':')
         {
             return Err(Error::InvalidArgument(format!(
@@ -106,7 +111,9 @@ impl WorkerService {
             .ok_or_else(|| Error::InvalidArgument(format!("unknown worker {}", req.worker_id)))?;
         let complete = {
             let mut partial = self.state.partial_reports.lock();
-            let entry = partial.entry(idx).or_insert_with(|| (req.report_id, Vec::new()));
+            let entry = partial
+                .entry(idx)
+                .or_insert_with(|| (req.report_id, Vec::new()));
             if entry.0 != req.report_id || req.chunk_index == 0 {
                 *entry = (req.report_id, Vec::new());
             }
@@ -219,15 +226,24 @@ impl WorkerService {
 
 #[tonic::async_trait]
 impl WorkerProtocol for WorkerService {
-    async fn register(&self, request: Request<RegisterRequest>) -> std::result::Result<Response<RegisterResponse>, Status> {
+    async fn register(
+        &self,
+        request: Request<RegisterRequest>,
+    ) -> std::result::Result<Response<RegisterResponse>, Status> {
         reply(self.register(request.into_inner()))
     }
 
-    async fn heartbeat(&self, request: Request<HeartbeatRequest>) -> std::result::Result<Response<HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        request: Request<HeartbeatRequest>,
+    ) -> std::result::Result<Response<HeartbeatResponse>, Status> {
         reply(Ok(self.heartbeat(request.into_inner())))
     }
 
-    async fn block_report(&self, request: Request<BlockReportRequest>) -> std::result::Result<Response<Empty>, Status> {
+    async fn block_report(
+        &self,
+        request: Request<BlockReportRequest>,
+    ) -> std::result::Result<Response<Empty>, Status> {
         reply(self.block_report(request.into_inner()))
     }
 

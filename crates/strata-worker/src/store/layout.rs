@@ -78,7 +78,8 @@ impl Layout {
     /// Makes sure the directory of a finalized replica exists.
     pub fn ensure_dir(&self, id: BlockId, state: ReplicaState) -> Result<()> {
         let dir = self.dir_for(id, state);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
     }
 }
 
@@ -110,7 +111,10 @@ pub fn read_meta_header(file: &mut std::fs::File, path: &Path) -> Result<u32> {
     }
     let chunk = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
     if chunk == 0 || chunk > (1 << 24) {
-        return Err(Error::Io(format!("{} has a bad chunk size {chunk}", path.display())));
+        return Err(Error::Io(format!(
+            "{} has a bad chunk size {chunk}",
+            path.display()
+        )));
     }
     Ok(chunk)
 }

@@ -17,9 +17,15 @@ use strata_core::{BlockId, Error, Result};
 /// Every usable replica under `layout`.
 pub fn load_replicas(layout: &Layout, chunk_size: u32) -> Result<Vec<ReplicaInfo>> {
     let mut out = Vec::new();
-    load_dir(&layout.rbw_dir(), ReplicaState::BeingWritten, chunk_size, &mut out)?;
+    load_dir(
+        &layout.rbw_dir(),
+        ReplicaState::BeingWritten,
+        chunk_size,
+        &mut out,
+    )?;
     let root = layout.finalized_root();
-    let subdirs = std::fs::read_dir(&root).map_err(|e| Error::io(format!("listing {}", root.display()), e))?;
+    let subdirs = std::fs::read_dir(&root)
+        .map_err(|e| Error::io(format!("listing {}", root.display()), e))?;
     for sub in subdirs.flatten() {
         if sub.path().is_dir() {
             load_dir(&sub.path(), ReplicaState::Finalized, chunk_size, &mut out)?;
@@ -41,8 +47,14 @@ pub fn load_replicas(layout: &Layout, chunk_size: u32) -> Result<Vec<ReplicaInfo
     Ok(by_id.into_values().collect())
 }
 
-fn load_dir(dir: &Path, state: ReplicaState, chunk_size: u32, out: &mut Vec<ReplicaInfo>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+fn load_dir(
+    dir: &Path,
+    state: ReplicaState,
+    chunk_size: u32,
+    out: &mut Vec<ReplicaInfo>,
+) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut data: HashMap<BlockId, PathBuf> = HashMap::new();
     let mut metas: HashMap<BlockId, Vec<(u64, PathBuf)>> = HashMap::new();
     for entry in entries.flatten() {
@@ -51,7 +63,10 @@ fn load_dir(dir: &Path, state: ReplicaState, chunk_size: u32, out: &mut Vec<Repl
             Some((id, None)) => {
                 data.insert(id, entry.path());
             }
-            Some((id, Some(generation))) => metas.entry(id).or_default().push((generation, entry.path())),
+            Some((id, Some(generation))) => metas
+                .entry(id)
+                .or_default()
+                .push((generation, entry.path())),
             None => {
                 tracing::warn!(path = %entry.path().display(), "removing a stray file from the block store");
                 remove(&entry.path());
@@ -60,7 +75,9 @@ fn load_dir(dir: &Path, state: ReplicaState, chunk_size: u32, out: &mut Vec<Repl
     }
     for (id, mut candidates) in metas {
         candidates.sort();
-        let Some((generation, meta_path)) = candidates.pop() else { continue };
+        let Some((generation, meta_path)) = candidates.pop() else {
+            continue;
+        };
         for (_, stale) in candidates {
             remove(&stale);
         }
@@ -92,13 +109,29 @@ fn load_dir(dir: &Path, state: ReplicaState, chunk_size: u32, out: &mut Vec<Repl
 }
 
 /// Checks a replica's files and returns its usable length.
-fn check_replica(data_path: &Path, meta_path: &Path, state: ReplicaState, chunk_size: u32) -> Result<u64> {
-    let io = |what: &str, e: std::io::Error| Error::io(format!("{what} {}", data_path.display()), e);
-    let data = OpenOptions::new().read(true).write(true).open(data_path).map_err(|e| io("opening", e))?;
-    let mut meta = OpenOptions::new().read(true).write(true).open(meta_path).map_err(|e| io("opening", e))?;
+fn check_replica(
+    data_path: &Path,
+    meta_path: &Path,
+    state: ReplicaState,
+    chunk_size: u32,
+) -> Result<u64> {
+    let io =
+        |what: &str, e: std::io::Error| Error::io(format!("{what} {}", data_path.display()), e);
+    let data = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(data_path)
+        .map_err(|e| io("opening", e))?;
+    let mut meta = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(meta_path)
+        .map_err(|e| io("opening", e))?;
     let chunk = read_meta_header(&mut meta, meta_path)?;
     if chunk != chunk_size {
-        return Err(Error::Io(format!("chunk size {chunk} differs from the store's {chunk_size}")));
+        return Err(Error::Io(format!(
+            "chunk size {chunk} differs from the store's {chunk_size}"
+        )));
     }
     let data_len = data.metadata().map_err(|e| io("reading", e))?.len();
     let meta_file_len = meta.metadata().map_err(|e| io("reading", e))?.len();
@@ -116,9 +149,11 @@ fn check_replica(data_path: &Path, meta_path: &Path, state: ReplicaState, chunk_
         let last = chunks_for(length, chunk) - 1;
         let start = last * chunk as u64;
         let mut buf = vec![0u8; (length - start) as usize];
-        data.read_exact_at(&mut buf, start).map_err(|e| io("reading", e))?;
+        data.read_exact_at(&mut buf, start)
+            .map_err(|e| io("reading", e))?;
         let mut stored = [0u8; 4];
-        meta.read_exact_at(&mut stored, 8 + 4 * last).map_err(|e| io("reading", e))?;
+        meta.read_exact_at(&mut stored, 8 + 4 * last)
+            .map_err(|e| io("reading", e))?;
         if crc32c(&buf) != u32::from_le_bytes(stored) {
             length = start;
         }

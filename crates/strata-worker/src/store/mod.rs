@@ -90,7 +90,12 @@ pub enum OpenMode {
 
 impl BlockStore {
     /// Opens the store under `data_dir`, loading every replica found there.
-    pub fn open(data_dir: &Path, chunk_size: u32, capacity: u64, sync_on_close: bool) -> Result<BlockStore> {
+    pub fn open(
+        data_dir: &Path,
+        chunk_size: u32,
+        capacity: u64,
+        sync_on_close: bool,
+    ) -> Result<BlockStore> {
         let layout = Layout::create(data_dir)?;
         let loaded = load::load_replicas(&layout, chunk_size)?;
         let used = loaded.iter().map(|r| r.length).sum();
@@ -170,13 +175,30 @@ impl BlockStore {
         let data_path = layout.data_path(id, ReplicaState::BeingWritten);
         let meta_path = layout.meta_path(id, generation, ReplicaState::BeingWritten);
         let opened = (|| -> std::io::Result<(File, File)> {
-            let data = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&data_path)?;
-            let meta = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&meta_path)?;
+            let data = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .read(true)
+                .write(true)
+                .open(&data_path)?;
+            let meta = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .read(true)
+                .write(true)
+                .open(&meta_path)?;
             meta.write_all_at(&meta_header(self.inner.chunk_size), 0)?;
             Ok((data, meta))
         })();
         match opened {
-            Ok((data, meta)) => Ok(ReplicaWriter::new(self.clone(), handle, data, meta, generation, None)),
+            Ok((data, meta)) => Ok(ReplicaWriter::new(
+                self.clone(),
+                handle,
+                data,
+                meta,
+                generation,
+                None,
+            )),
             Err(e) => {
                 self.inner.replicas.lock().remove(&id);
                 Err(Error::io(format!("creating replica {id}"), e))
@@ -184,7 +206,13 @@ impl BlockStore {
         }
     }
 
-    fn reopen(&self, id: BlockId, generation: u64, mode: OpenMode, start_offset: u64) -> Result<ReplicaWriter> {
+    fn reopen(
+        &self,
+        id: BlockId,
+        generation: u64,
+        mode: OpenMode,
+        start_offset: u64,
+    ) -> Result<ReplicaWriter> {
         let handle = self.handle(id)?;
         let mut info = handle.lock();
         if info.generation >= generation {
@@ -213,10 +241,22 @@ impl BlockStore {
         }
         // A writer left over from the failed pipeline stops at its next packet.
         info.writer_active = false;
-        let (data, meta, partial) = self.move_replica(&mut info, generation, start_offset, ReplicaState::BeingWritten)?;
+        let (data, meta, partial) = self.move_replica(
+            &mut info,
+            generation,
+            start_offset,
+            ReplicaState::BeingWritten,
+        )?;
         info.writer_active = true;
         drop(info);
-        Ok(ReplicaWriter::new(self.clone(), handle, data, meta, generation, partial))
+        Ok(ReplicaWriter::new(
+            self.clone(),
+            handle,
+            data,
+            meta,
+            generation,
+            partial,
+        ))
     }
 
     /// Truncates a replica to `length`, renames it to `generation` and moves it to `state`'s
@@ -251,7 +291,9 @@ impl BlockStore {
             Ok((data, meta, partial))
         })()
         .map_err(|e| Error::io(format!("moving replica {id}"), e))?;
-        self.inner.used.fetch_sub(info.length.saturating_sub(length), Ordering::Relaxed);
+        self.inner
+            .used
+            .fetch_sub(info.length.saturating_sub(length), Ordering::Relaxed);
         info.generation = generation;
         info.length = length;
         info.state = state;
@@ -295,9 +337,16 @@ impl BlockStore {
         let layout = &self.inner.layout;
         let data_path = layout.data_path(id, info.state);
         let meta_path = layout.meta_path(id, info.generation, info.state);
-        let data = File::open(&data_path).map_err(|e| Error::io(format!("opening {}", data_path.display()), e))?;
-        let meta = File::open(&meta_path).map_err(|e| Error::io(format!("opening {}", meta_path.display()), e))?;
-        Ok(ReplicaReader::new(info.clone(), data, meta, self.inner.chunk_size))
+        let data = File::open(&data_path)
+            .map_err(|e| Error::io(format!("opening {}", data_path.display()), e))?;
+        let meta = File::open(&meta_path)
+            .map_err(|e| Error::io(format!("opening {}", meta_path.display()), e))?;
+        Ok(ReplicaReader::new(
+            info.clone(),
+            data,
+            meta,
+            self.inner.chunk_size,
+        ))
     }
 
     /// Deletes a replica unless this worker holds a newer generation. Returns what was deleted.
@@ -331,30 +380,44 @@ impl BlockStore {
 
     /// What this worker holds of a block (for lease recovery).
     pub fn info(&self, id: BlockId) -> Option<ReplicaInfo> {
-        self.inner.replicas.lock().get(&id).map(|h| h.lock().clone())
+        self.inner
+            .replicas
+            .lock()
+            .get(&id)
+            .map(|h| h.lock().clone())
     }
 
     /// Lease recovery: truncate the replica to `length` and finalize it under `generation`.
     pub fn recover_to(&self, id: BlockId, generation: u64, length: u64) -> Result<ReportedBlock> {
         let handle = self.handle(id)?;
         let mut info = handle.lock();
-        if info.generation == generation && info.state == ReplicaState::Finalized && info.length == length {
+        if info.generation == generation
+            && info.state == ReplicaState::Finalized
+            && info.length == length
+        {
             return Ok(info.reported());
         }
         if info.generation >= generation {
             return Err(Error::InvalidOperation {
                 path: id.to_string(),
-                reason: format!("replica generation {} is not older than {generation}", info.generation),
+                reason: format!(
+                    "replica generation {} is not older than {generation}",
+                    info.generation
+                ),
             });
         }
         if info.length < length {
             return Err(Error::InvalidOperation {
                 path: id.to_string(),
-                reason: format!("replica holds {} bytes, fewer than the agreed {length}", info.length),
+                reason: format!(
+                    "replica holds {} bytes, fewer than the agreed {length}",
+                    info.length
+                ),
             });
         }
         info.writer_active = false;
-        let (data, meta, _) = self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
+        let (data, meta, _) =
+            self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
         if self.inner.sync_on_close {
             data.sync_data()
                 .and_then(|_| meta.sync_data())
@@ -431,7 +494,12 @@ impl BlockStore {
 
 /// Truncates a replica's data and meta files to `length`, recomputing the checksum of a new
 /// partial last chunk; returns that checksum (None when `length` is on a chunk boundary).
-fn truncate_files(data: &File, meta: &File, length: u64, chunk: u32) -> std::io::Result<Option<u32>> {
+fn truncate_files(
+    data: &File,
+    meta: &File,
+    length: u64,
+    chunk: u32,
+) -> std::io::Result<Option<u32>> {
     let current = data.metadata()?.len();
     if current > length {
         data.set_len(length)?;

@@ -40,7 +40,7 @@ impl ReplicaReader {
     /// returns the stored checksums of the chunks it covers.
     pub fn read_chunks(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<Vec<u32>> {
         let chunk = self.chunk_size as u64;
-        if offset % chunk != 0 || offset + len as u64 > self.info.length {
+        if !offset.is_multiple_of(chunk) || offset + len as u64 > self.info.length {
             return Err(Error::InvalidArgument(format!(
                 "{}: read of {len} bytes at {offset} is not within the replica",
                 self.info.id
@@ -62,9 +62,11 @@ impl ReplicaReader {
     /// Reads a run and checks it against its checksums (scanner, transfers).
     pub fn read_verified(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<Vec<u32>> {
         let crcs = self.read_chunks(offset, len, buf)?;
-        verify_chunks(offset, buf, &crcs, self.chunk_size).map_err(|bad| Error::ChecksumMismatch {
-            block: self.info.id.to_string(),
-            offset: bad,
+        verify_chunks(offset, buf, &crcs, self.chunk_size).map_err(|bad| {
+            Error::ChecksumMismatch {
+                block: self.info.id.to_string(),
+                offset: bad,
+            }
         })?;
         Ok(crcs)
     }
@@ -76,7 +78,8 @@ impl ReplicaReader {
         self.meta
             .read_exact_at(&mut raw, META_HEADER_LEN)
             .map_err(|e| Error::io(format!("reading checksums of {}", self.info.id), e))?;
-        let crcs = decode_checksums(&raw).ok_or_else(|| Error::Internal("checksum buffer size".to_string()))?;
+        let crcs = decode_checksums(&raw)
+            .ok_or_else(|| Error::Internal("checksum buffer size".to_string()))?;
         Ok(combine_chunks(&crcs, self.info.length, self.chunk_size))
     }
 }

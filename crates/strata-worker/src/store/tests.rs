@@ -35,11 +35,17 @@ fn write_finalize_read_and_reload() {
     let reported = s.finalize(w).unwrap();
     assert_eq!(reported.length, 2000);
     assert_eq!(read_all(&s, BlockId(1)), data);
-    assert_eq!(s.open_reader(BlockId(1), 0).unwrap().block_crc().unwrap(), crc32c(&data));
+    assert_eq!(
+        s.open_reader(BlockId(1), 0).unwrap().block_crc().unwrap(),
+        crc32c(&data)
+    );
     drop(s);
     let again = store(dir.path());
     let info = again.info(BlockId(1)).unwrap();
-    assert_eq!((info.generation, info.length, info.state), (10, 2000, ReplicaState::Finalized));
+    assert_eq!(
+        (info.generation, info.length, info.state),
+        (10, 2000, ReplicaState::Finalized)
+    );
     assert_eq!(read_all(&again, BlockId(1)), data);
 }
 
@@ -79,8 +85,13 @@ fn pipeline_recovery_reopens_at_the_acknowledged_length() {
     let s = store(dir.path());
     let mut w = s.open_writer(BlockId(4), 1, OpenMode::Create, 0).unwrap();
     write(&mut w, 0, &[3u8; 1100]);
-    let mut w2 = s.open_writer(BlockId(4), 2, OpenMode::Recover, 800).unwrap();
-    assert!(w.write_packet(1100, &[0u8; 4], &chunk_checksums(1100, &[0u8; 4], CHUNK)).is_err());
+    let mut w2 = s
+        .open_writer(BlockId(4), 2, OpenMode::Recover, 800)
+        .unwrap();
+    assert!(
+        w.write_packet(1100, &[0u8; 4], &chunk_checksums(1100, &[0u8; 4], CHUNK))
+            .is_err()
+    );
     write(&mut w2, 800, &[4u8; 200]);
     s.finalize(w2).unwrap();
     let mut expected = vec![3u8; 800];
@@ -105,7 +116,10 @@ fn unfinished_replicas_reload_with_their_checked_prefix() {
     let s = store(dir.path());
     let info = s.info(BlockId(5)).unwrap();
     assert_eq!(info.state, ReplicaState::BeingWritten);
-    assert_eq!(info.length, 1024, "the last partial chunk's checksum no longer matches");
+    assert_eq!(
+        info.length, 1024,
+        "the last partial chunk's checksum no longer matches"
+    );
     assert_eq!(read_all(&s, BlockId(5)), vec![5u8; 1024]);
 }
 
@@ -124,7 +138,12 @@ fn damaged_finalized_replica_is_dropped_at_load_and_delete_respects_generation()
     }
     let meta = dir.path().join("current/finalized/06/blk_6_3.meta");
     let len = std::fs::metadata(&meta).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&meta).unwrap().set_len(len - 4).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&meta)
+        .unwrap()
+        .set_len(len - 4)
+        .unwrap();
     let s = store(dir.path());
     assert!(s.info(BlockId(6)).is_none());
     assert!(s.is_empty());

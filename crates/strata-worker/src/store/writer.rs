@@ -60,7 +60,9 @@ impl ReplicaWriter {
             )));
         }
         let (Some(data_file), Some(meta_file)) = (&self.data, &self.meta) else {
-            return Err(Error::Internal("replica writer already finished".to_string()));
+            return Err(Error::Internal(
+                "replica writer already finished".to_string(),
+            ));
         };
         let chunk = self.store.chunk_size() as u64;
         let mut crcs = Vec::with_capacity(checksums.len() * 4);
@@ -68,7 +70,7 @@ impl ReplicaWriter {
         for ((start, len), crc) in pieces(offset, data.len(), chunk as u32).zip(checksums) {
             let at = offset + start as u64;
             let slot = at / chunk;
-            let stored = if at % chunk != 0 {
+            let stored = if !at.is_multiple_of(chunk) {
                 let previous = self.partial_crc.ok_or_else(|| {
                     Error::Internal(format!("{}: no checksum for the partial chunk", info.id))
                 })?;
@@ -78,7 +80,7 @@ impl ReplicaWriter {
             };
             first_slot.get_or_insert(slot);
             crcs.extend_from_slice(&stored.to_le_bytes());
-            self.partial_crc = ((at + len as u64) % chunk != 0).then_some(stored);
+            self.partial_crc = (!(at + len as u64).is_multiple_of(chunk)).then_some(stored);
         }
         let id = info.id;
         data_file
@@ -98,7 +100,9 @@ impl ReplicaWriter {
     pub(super) fn into_parts(mut self) -> Result<(Handle, File, File, u64)> {
         match (self.data.take(), self.meta.take()) {
             (Some(d), Some(m)) => Ok((self.handle.clone(), d, m, self.generation)),
-            _ => Err(Error::Internal("replica writer already finished".to_string())),
+            _ => Err(Error::Internal(
+                "replica writer already finished".to_string(),
+            )),
         }
     }
 }

@@ -46,7 +46,9 @@ pub struct DfsioArgs {
 
 /// Runs the benchmark.
 pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode> {
-    let fs = FileSystem::connect(settings.config.client.clone()).await.context("dfsio")?;
+    let fs = FileSystem::connect(settings.config.client.clone())
+        .await
+        .context("dfsio")?;
     let threads = args.threads.unwrap_or(args.files).max(1);
     let size = args.size.bytes();
     if args.write {
@@ -54,7 +56,11 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
     }
     let total = size * args.files as u64;
     let bar = progress(Some(total), if args.write { "writing" } else { "reading" });
-    let payload: Arc<Vec<u8>> = Arc::new((0..(8 << 20)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect());
+    let payload: Arc<Vec<u8>> = Arc::new(
+        (0..(8 << 20))
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    );
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -97,7 +103,11 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
                         got += chunk.len() as u64;
                         bar.inc(chunk.len() as u64);
                     }
-                    anyhow::ensure!(got == r.length(), "{path}: read {got} of {} bytes", r.length());
+                    anyhow::ensure!(
+                        got == r.length(),
+                        "{path}: read {got} of {} bytes",
+                        r.length()
+                    );
                 }
                 seconds.push(t0.elapsed().as_secs_f64());
             }
@@ -110,18 +120,30 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let aggregate = mib_per_sec(total, elapsed);
-    let mean_file = per_file.iter().map(|s| mib_per_sec(size, *s)).sum::<f64>() / per_file.len().max(1) as f64;
+    let mean_file =
+        per_file.iter().map(|s| mib_per_sec(size, *s)).sum::<f64>() / per_file.len().max(1) as f64;
     let op = if args.write { "write" } else { "read" };
     let replication = match args.replication {
         Some(r) => r.to_string(),
         None => "default".to_string(),
     };
     if args.json {
-        print_json(&json!({"operation": op, "files": args.files, "file_size": size, "total_bytes": total,
+        print_json(
+            &json!({"operation": op, "files": args.files, "file_size": size, "total_bytes": total,
             "threads": threads, "replication": replication, "seconds": elapsed,
-            "aggregate_mib_per_sec": aggregate, "mean_file_mib_per_sec": mean_file}));
+            "aggregate_mib_per_sec": aggregate, "mean_file_mib_per_sec": mean_file}),
+        );
     } else {
-        let mut t = table(&["OPERATION", "FILES", "FILE SIZE", "THREADS", "REPLICATION", "SECONDS", "AGGREGATE MiB/s", "PER FILE MiB/s"]);
+        let mut t = table(&[
+            "OPERATION",
+            "FILES",
+            "FILE SIZE",
+            "THREADS",
+            "REPLICATION",
+            "SECONDS",
+            "AGGREGATE MiB/s",
+            "PER FILE MiB/s",
+        ]);
         t.add_row(vec![
             op.to_string(),
             args.files.to_string(),

@@ -72,7 +72,8 @@ fn disk(dir: &std::path::Path, total: u64) -> anyhow::Result<(f64, f64)> {
     let path = dir.join(".strata-bench-limits");
     let buf = vec![3u8; 8 << 20];
     let started = Instant::now();
-    let mut file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let mut written = 0;
     while written < total {
         file.write_all(&buf)?;
@@ -105,15 +106,29 @@ pub async fn run(args: LimitsArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.clone();
     let (disk_write, disk_read) = tokio::task::spawn_blocking(move || disk(&dir, total)).await??;
     if args.json {
-        print_json(&json!({"bytes": total, "memcpy_mib_per_sec": memcpy, "loopback_tcp_mib_per_sec": tcp,
-            "disk_write_fsync_mib_per_sec": disk_write, "disk_read_cached_mib_per_sec": disk_read}));
+        print_json(
+            &json!({"bytes": total, "memcpy_mib_per_sec": memcpy, "loopback_tcp_mib_per_sec": tcp,
+            "disk_write_fsync_mib_per_sec": disk_write, "disk_read_cached_mib_per_sec": disk_read}),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = table(&["MEASUREMENT", "MiB/s"]);
-    t.add_row(vec!["memcpy (one core)".to_string(), format!("{memcpy:.0}")]);
-    t.add_row(vec!["loopback TCP (one stream)".to_string(), format!("{tcp:.0}")]);
-    t.add_row(vec!["disk write + fsync".to_string(), format!("{disk_write:.0}")]);
-    t.add_row(vec!["disk read (page cache)".to_string(), format!("{disk_read:.0}")]);
+    t.add_row(vec![
+        "memcpy (one core)".to_string(),
+        format!("{memcpy:.0}"),
+    ]);
+    t.add_row(vec![
+        "loopback TCP (one stream)".to_string(),
+        format!("{tcp:.0}"),
+    ]);
+    t.add_row(vec![
+        "disk write + fsync".to_string(),
+        format!("{disk_write:.0}"),
+    ]);
+    t.add_row(vec![
+        "disk read (page cache)".to_string(),
+        format!("{disk_read:.0}"),
+    ]);
     println!("{t}");
     Ok(ExitCode::SUCCESS)
 }

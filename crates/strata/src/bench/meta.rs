@@ -75,7 +75,10 @@ async fn measure(fs: &FileSystem, op: MetaOp, args: &MetaArgs) -> anyhow::Result
         MetaOp::All => "all",
     };
     let bar = progress(Some(args.files as u64), name);
-    bar.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..threads {
@@ -100,14 +103,17 @@ async fn measure(fs: &FileSystem, op: MetaOp, args: &MetaArgs) -> anyhow::Result
                 let t0 = Instant::now();
                 match op {
                     MetaOp::Create => {
-                        let w = fs.create(&file_name(&dir, t, i, false), CreateOptions::default()).await?;
+                        let w = fs
+                            .create(&file_name(&dir, t, i, false), CreateOptions::default())
+                            .await?;
                         w.close().await?;
                     }
                     MetaOp::Stat => {
                         fs.stat(&file_name(&dir, t, i, false)).await?;
                     }
                     MetaOp::Rename => {
-                        fs.rename(&file_name(&dir, t, i, false), &file_name(&dir, t, i, true)).await?;
+                        fs.rename(&file_name(&dir, t, i, false), &file_name(&dir, t, i, true))
+                            .await?;
                     }
                     MetaOp::Delete => {
                         if !fs.delete(&file_name(&dir, t, i, true), false).await? {
@@ -142,16 +148,28 @@ async fn measure(fs: &FileSystem, op: MetaOp, args: &MetaArgs) -> anyhow::Result
 
 /// Runs the benchmark.
 pub async fn run(settings: Settings, args: MetaArgs) -> anyhow::Result<ExitCode> {
-    let fs = FileSystem::connect(settings.config.client.clone()).await.context("meta")?;
+    let fs = FileSystem::connect(settings.config.client.clone())
+        .await
+        .context("meta")?;
     let ops = if args.op == MetaOp::All {
-        vec![MetaOp::Create, MetaOp::Stat, MetaOp::List, MetaOp::Rename, MetaOp::Delete]
+        vec![
+            MetaOp::Create,
+            MetaOp::Stat,
+            MetaOp::List,
+            MetaOp::Rename,
+            MetaOp::Delete,
+        ]
     } else {
         vec![args.op]
     };
     let fs = Arc::new(fs);
     let mut results = Vec::new();
     for op in ops {
-        results.push(measure(&fs, op, &args).await.with_context(|| format!("meta {op:?}"))?);
+        results.push(
+            measure(&fs, op, &args)
+                .await
+                .with_context(|| format!("meta {op:?}"))?,
+        );
     }
     if args.json {
         let rows: Vec<Value> = results
@@ -163,7 +181,15 @@ pub async fn run(settings: Settings, args: MetaArgs) -> anyhow::Result<ExitCode>
         print_json(&Value::Array(rows));
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = table(&["OPERATION", "OPS", "THREADS", "SECONDS", "OPS/S", "P50 ms", "P99 ms"]);
+    let mut t = table(&[
+        "OPERATION",
+        "OPS",
+        "THREADS",
+        "SECONDS",
+        "OPS/S",
+        "P50 ms",
+        "P99 ms",
+    ]);
     for m in &results {
         t.add_row(vec![
             m.op.to_string(),

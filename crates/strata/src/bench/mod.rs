@@ -37,7 +37,11 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<ExitCode
 
 /// Mebibytes per second.
 pub fn mib_per_sec(bytes: u64, seconds: f64) -> f64 {
-    if seconds <= 0.0 { 0.0 } else { bytes as f64 / (1 << 20) as f64 / seconds }
+    if seconds <= 0.0 {
+        0.0
+    } else {
+        bytes as f64 / (1 << 20) as f64 / seconds
+    }
 }
 
 /// The value at quantile `q` (0..=1) of sorted samples.

@@ -61,7 +61,11 @@ pub struct EndArgs {
 
 /// `dir/<last component of source>`.
 pub fn child_path(dir: &str, source: &str) -> anyhow::Result<String> {
-    let name = source.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let name = source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     if name.is_empty() || name == "." || name == ".." {
         bail!("cannot derive a file name from {source:?}");
     }
@@ -76,7 +80,11 @@ async fn dest_is_dir(fs: &FileSystem, dest: &str) -> anyhow::Result<bool> {
     Ok(fs.try_stat(dest).await?.is_some_and(|s| is_directory(&s)))
 }
 
-async fn pump(reader: &mut (impl AsyncRead + Unpin), writer: &mut FileWriter, bar: &indicatif::ProgressBar) -> anyhow::Result<()> {
+async fn pump(
+    reader: &mut (impl AsyncRead + Unpin),
+    writer: &mut FileWriter,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
     let mut buf = vec![0u8; COPY_BUFFER];
     loop {
         let n = reader.read(&mut buf).await?;
@@ -105,11 +113,15 @@ pub async fn put(fs: &FileSystem, args: PutArgs) -> anyhow::Result<ExitCode> {
     for source in sources {
         if source == "-" {
             if into_dir {
-                bail!("put: reading stdin needs a file name as destination, not the directory {dest}");
+                bail!(
+                    "put: reading stdin needs a file name as destination, not the directory {dest}"
+                );
             }
             let mut writer = fs.create(dest, options.clone()).await.context("put")?;
             let bar = progress(None, dest);
-            pump(&mut tokio::io::stdin(), &mut writer, &bar).await.context("put")?;
+            pump(&mut tokio::io::stdin(), &mut writer, &bar)
+                .await
+                .context("put")?;
             writer.close().await.context("put")?;
             bar.finish_and_clear();
             continue;
@@ -124,7 +136,12 @@ pub async fn put(fs: &FileSystem, args: PutArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn put_path(fs: &FileSystem, local: &Path, target: &str, options: &CreateOptions) -> anyhow::Result<()> {
+async fn put_path(
+    fs: &FileSystem,
+    local: &Path,
+    target: &str,
+    options: &CreateOptions,
+) -> anyhow::Result<()> {
     let meta = std::fs::metadata(local).with_context(|| format!("put: {}", local.display()))?;
     if meta.is_dir() {
         fs.mkdirs(target, true).await.context("put")?;
@@ -134,7 +151,10 @@ async fn put_path(fs: &FileSystem, local: &Path, target: &str, options: &CreateO
             .collect();
         entries.sort();
         for entry in entries {
-            let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             let child = child_path(target, name)?;
             Box::pin(put_path(fs, &entry, &child, options)).await?;
         }
@@ -178,13 +198,21 @@ async fn get_path(fs: &FileSystem, source: &str, target: &Path, force: bool) -> 
     if is_directory(&status) {
         std::fs::create_dir_all(target).with_context(|| format!("get: {}", target.display()))?;
         for child in fs.list(source).collect().await.context("get")? {
-            let name = child.path.rsplit('/').next().unwrap_or_default().to_string();
+            let name = child
+                .path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             Box::pin(get_path(fs, &child.path, &target.join(name), force)).await?;
         }
         return Ok(());
     }
     if target.exists() && !force {
-        bail!("get: {}: file exists (use -f to overwrite)", target.display());
+        bail!(
+            "get: {}: file exists (use -f to overwrite)",
+            target.display()
+        );
     }
     let mut reader = fs.open(source).await.context("get")?;
     let partial = PathBuf::from(format!("{}.strata-partial", target.display()));
@@ -193,7 +221,9 @@ async fn get_path(fs: &FileSystem, source: &str, target: &Path, force: bool) -> 
         .with_context(|| format!("get: {}", partial.display()))?;
     let bar = progress(Some(reader.length()), source);
     while let Some(chunk) = reader.next_chunk().await.context("get")? {
-        out.write_all(&chunk).await.with_context(|| format!("get: {}", partial.display()))?;
+        out.write_all(&chunk)
+            .await
+            .with_context(|| format!("get: {}", partial.display()))?;
         bar.inc(chunk.len() as u64);
     }
     out.flush().await?;
@@ -264,7 +294,12 @@ pub async fn cp(fs: &FileSystem, args: CpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn copy_within(fs: &FileSystem, source: &str, target: &str, force: bool) -> anyhow::Result<()> {
+async fn copy_within(
+    fs: &FileSystem,
+    source: &str,
+    target: &str,
+    force: bool,
+) -> anyhow::Result<()> {
     let status = fs.stat(source).await.context("cp")?;
     if is_directory(&status) {
         if target == source || target.starts_with(&format!("{}/", source.trim_end_matches('/'))) {
@@ -301,17 +336,24 @@ pub async fn append_to_file(fs: &FileSystem, paths: &[String]) -> anyhow::Result
     let dest = &dest[0];
     let mut writer = match fs.try_stat(dest).await.context("appendToFile")? {
         Some(_) => fs.append(dest).await.context("appendToFile")?,
-        None => fs.create(dest, CreateOptions::default()).await.context("appendToFile")?,
+        None => fs
+            .create(dest, CreateOptions::default())
+            .await
+            .context("appendToFile")?,
     };
     for source in sources {
         let bar = progress(None, source);
         if source == "-" {
-            pump(&mut tokio::io::stdin(), &mut writer, &bar).await.context("appendToFile")?;
+            pump(&mut tokio::io::stdin(), &mut writer, &bar)
+                .await
+                .context("appendToFile")?;
         } else {
             let mut file = tokio::fs::File::open(source)
                 .await
                 .with_context(|| format!("appendToFile: {source}"))?;
-            pump(&mut file, &mut writer, &bar).await.context("appendToFile")?;
+            pump(&mut file, &mut writer, &bar)
+                .await
+                .context("appendToFile")?;
         }
         bar.finish_and_clear();
     }

@@ -143,7 +143,11 @@ fn formatted(status: &FileStatus, format: &str) -> String {
         }
         match chars.next() {
             Some('b') => out.push_str(&status.length.to_string()),
-            Some('F') => out.push_str(if is_directory(status) { "directory" } else { "regular file" }),
+            Some('F') => out.push_str(if is_directory(status) {
+                "directory"
+            } else {
+                "regular file"
+            }),
             Some('g') => out.push_str(&status.group),
             Some('n') => out.push_str(status.path.rsplit('/').next().unwrap_or_default()),
             Some('o') => out.push_str(&status.block_size.to_string()),
@@ -173,7 +177,11 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         let list: Vec<Value> = statuses.iter().map(status_json).collect();
-        print_json(&if list.len() == 1 { list[0].clone() } else { Value::Array(list) });
+        print_json(&if list.len() == 1 {
+            list[0].clone()
+        } else {
+            Value::Array(list)
+        });
         return Ok(ExitCode::SUCCESS);
     }
     for s in &statuses {
@@ -182,12 +190,23 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         println!("  Path: {}", s.path);
-        println!("  Type: {}", if is_directory(s) { "directory" } else { "file" });
+        println!(
+            "  Type: {}",
+            if is_directory(s) { "directory" } else { "file" }
+        );
         if is_directory(s) {
             println!("  Entries: {}", s.children);
         } else {
-            println!("  Size: {} ({})", s.length, strata_core::size::human(s.length));
-            println!("  Blocks: {} of {}", s.block_count, strata_core::size::human(s.block_size));
+            println!(
+                "  Size: {} ({})",
+                s.length,
+                strata_core::size::human(s.length)
+            );
+            println!(
+                "  Blocks: {} of {}",
+                s.block_count,
+                strata_core::size::human(s.block_size)
+            );
             println!("  Replication: {}", s.replication);
             if s.under_construction {
                 println!("  Open for writing: yes");
@@ -245,7 +264,11 @@ pub async fn du(fs: &FileSystem, args: DuArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for (length, consumed, path) in rows {
-        println!("{:<12} {:<12} {path}", size(length, args.human), size(consumed, args.human));
+        println!(
+            "{:<12} {:<12} {path}",
+            size(length, args.human),
+            size(consumed, args.human)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -273,8 +296,10 @@ pub async fn count(fs: &FileSystem, args: CountArgs) -> anyhow::Result<ExitCode>
     for p in &args.paths {
         let s = fs.content_summary(p).await.context("count")?;
         if args.json {
-            list.push(json!({"path": p, "directories": s.directory_count, "files": s.file_count,
-                "length": s.length, "space_consumed": s.space_consumed}));
+            list.push(
+                json!({"path": p, "directories": s.directory_count, "files": s.file_count,
+                "length": s.length, "space_consumed": s.space_consumed}),
+            );
         } else {
             println!(
                 "{:>12} {:>12} {:>18} {p}",

@@ -187,8 +187,9 @@ pub async fn run(settings: Settings, args: FsArgs) -> anyhow::Result<ExitCode> {
             mode,
             paths,
         } => {
-            let mode = Permission::parse_octal(&mode)
-                .ok_or_else(|| anyhow::anyhow!("chmod: {mode:?} is not an octal mode such as 755"))?;
+            let mode = Permission::parse_octal(&mode).ok_or_else(|| {
+                anyhow::anyhow!("chmod: {mode:?} is not an octal mode such as 755")
+            })?;
             for p in &paths {
                 for target in targets(&fs, p, recursive).await.context("chmod")? {
                     fs.set_permission(&target, mode.0).await.context("chmod")?;
@@ -235,7 +236,12 @@ async fn files_beneath(fs: &FileSystem, path: &str) -> strata_core::Result<Vec<S
         .collect())
 }
 
-async fn rm(fs: &FileSystem, recursive: bool, force: bool, paths: &[String]) -> anyhow::Result<ExitCode> {
+async fn rm(
+    fs: &FileSystem,
+    recursive: bool,
+    force: bool,
+    paths: &[String],
+) -> anyhow::Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     for p in paths {
         match fs.delete(p, recursive).await {
@@ -258,9 +264,15 @@ async fn rm(fs: &FileSystem, recursive: bool, force: bool, paths: &[String]) -> 
 async fn mv(fs: &FileSystem, paths: &[String]) -> anyhow::Result<ExitCode> {
     let (sources, dest) = paths.split_at(paths.len() - 1);
     let dest = &dest[0];
-    let dest_is_dir = fs.try_stat(dest).await.context("mv")?.is_some_and(|s| is_directory(&s));
+    let dest_is_dir = fs
+        .try_stat(dest)
+        .await
+        .context("mv")?
+        .is_some_and(|s| is_directory(&s));
     if sources.len() > 1 && !dest_is_dir {
-        anyhow::bail!("mv: {dest}: moving several paths needs an existing directory as destination");
+        anyhow::bail!(
+            "mv: {dest}: moving several paths needs an existing directory as destination"
+        );
     }
     for source in sources {
         let target = if dest_is_dir {
@@ -283,7 +295,10 @@ async fn touchz(fs: &FileSystem, paths: &[String]) -> anyhow::Result<ExitCode> {
             fs.set_times(p, now, -1).await.context("touchz")?;
             continue;
         }
-        let writer = fs.create(p, CreateOptions::default()).await.context("touchz")?;
+        let writer = fs
+            .create(p, CreateOptions::default())
+            .await
+            .context("touchz")?;
         writer.close().await.context("touchz")?;
     }
     Ok(ExitCode::SUCCESS)
@@ -308,10 +323,19 @@ async fn test(fs: &FileSystem, args: TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    Ok(if truth { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if truth {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-async fn setrep(fs: &FileSystem, wait: bool, replication: u32, paths: &[String]) -> anyhow::Result<ExitCode> {
+async fn setrep(
+    fs: &FileSystem,
+    wait: bool,
+    replication: u32,
+    paths: &[String],
+) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
         files.extend(files_beneath(fs, p).await.context("setrep")?);

@@ -10,7 +10,14 @@ use strata_testkit::{pattern, wait_until};
 /// Starts `strata local` and returns it with the master address it printed.
 fn start_local(dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(binary())
-        .args(["local", "--workers", "3", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "local",
+            "--workers",
+            "3",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -35,13 +42,17 @@ fn interrupt(child: &mut Child) -> i32 {
 
 async fn wait_ready(master: &str) {
     let master = master.to_string();
-    wait_until("strata local is out of safe mode", Duration::from_secs(30), || {
-        let master = master.clone();
-        async move {
-            let (code, out, _) = cli(&master, &["admin", "safemode", "get"]);
-            code == 0 && out.contains("OFF")
-        }
-    })
+    wait_until(
+        "strata local is out of safe mode",
+        Duration::from_secs(30),
+        || {
+            let master = master.clone();
+            async move {
+                let (code, out, _) = cli(&master, &["admin", "safemode", "get"]);
+                code == 0 && out.contains("OFF")
+            }
+        },
+    )
     .await;
 }
 
@@ -60,14 +71,20 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     assert_eq!(run(&["fs", "put", input, "/demo/"]).0, 0);
     let (code, out, _) = run(&["fs", "ls", "/demo"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Found 2 items") && out.contains("/demo/input.bin") && out.contains("3000000"), "{out}");
+    assert!(
+        out.contains("Found 2 items") && out.contains("/demo/input.bin") && out.contains("3000000"),
+        "{out}"
+    );
     let (code, out, _) = run(&["fs", "stat", "--json", "/demo/input.bin"]);
     assert_eq!(code, 0);
     let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(stat["length"], 3_000_000);
     assert_eq!(stat["replication"], 3);
     let back = dir.path().join("back.bin");
-    assert_eq!(run(&["fs", "get", "/demo/input.bin", back.to_str().unwrap()]).0, 0);
+    assert_eq!(
+        run(&["fs", "get", "/demo/input.bin", back.to_str().unwrap()]).0,
+        0
+    );
     assert!(std::fs::read(&back).unwrap() == data);
     assert_eq!(run(&["fs", "test", "-f", "/demo/input.bin"]).0, 0);
     assert_eq!(run(&["fs", "test", "-d", "/demo/input.bin"]).0, 1);
@@ -86,14 +103,24 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     let (code, out, _) = run(&["admin", "fsck", "/"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("is HEALTHY"));
-    assert_eq!(interrupt(&mut local), 0, "Ctrl-C stops strata local cleanly");
+    assert_eq!(
+        interrupt(&mut local),
+        0,
+        "Ctrl-C stops strata local cleanly"
+    );
 
     let (mut local, master) = start_local(&dir.path().join("data"));
     wait_ready(&master).await;
     let back2 = dir.path().join("back2.bin");
-    let (code, _, err) = cli(&master, &["fs", "get", "/demo/input.bin", back2.to_str().unwrap()]);
+    let (code, _, err) = cli(
+        &master,
+        &["fs", "get", "/demo/input.bin", back2.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(std::fs::read(&back2).unwrap() == data, "the file survives a restart");
+    assert!(
+        std::fs::read(&back2).unwrap() == data,
+        "the file survives a restart"
+    );
     assert_eq!(interrupt(&mut local), 0);
 }
 
@@ -111,19 +138,34 @@ async fn bad_requests_get_clear_errors_and_exit_codes() {
         (vec!["fs", "mkdir", "/e/../x"], "'..'"),
         (vec!["fs", "mkdir", "/e//x"], "empty component"),
         (vec!["fs", "mkdir", &long], "longer than 255 bytes"),
-        (vec!["fs", "mkdir", "/e/missing/child"], "/e/missing: no such file or directory"),
-        (vec!["fs", "mkdir", "/e/file/child"], "/e/file: not a directory"),
+        (
+            vec!["fs", "mkdir", "/e/missing/child"],
+            "/e/missing: no such file or directory",
+        ),
+        (
+            vec!["fs", "mkdir", "/e/file/child"],
+            "/e/file: not a directory",
+        ),
         (vec!["fs", "mkdir", "/e/d"], "/e/d: already exists"),
-        (vec!["fs", "mv", "/e/d", "/e/d/inner/moved"], "cannot move /e/d into its own subtree"),
+        (
+            vec!["fs", "mv", "/e/d", "/e/d/inner/moved"],
+            "cannot move /e/d into its own subtree",
+        ),
         (vec!["fs", "rm", "/e/d"], "/e/d: is a non-empty directory"),
-        (vec!["fs", "cat", "/e/none"], "/e/none: no such file or directory"),
+        (
+            vec!["fs", "cat", "/e/none"],
+            "/e/none: no such file or directory",
+        ),
         (vec!["fs", "cat", "/e/d"], "/e/d: is a directory"),
         (vec!["fs", "touchz", "/e/d"], "not a zero-length file"),
     ];
     for (args, message) in cases {
         let (code, _, err) = run(&args);
         assert_eq!(code, 1, "{args:?} should fail");
-        assert!(err.contains(message), "{args:?}: expected {message:?} in {err:?}");
+        assert!(
+            err.contains(message),
+            "{args:?}: expected {message:?} in {err:?}"
+        );
     }
     let (code, _, err) = cli("127.0.0.1:1", &["fs", "ls", "/"]);
     assert_eq!(code, 1);

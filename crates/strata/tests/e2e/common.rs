@@ -26,21 +26,39 @@ pub async fn write(fs: &FileSystem, path: &str, data: &[u8], replication: u32, b
         create_parents: true,
         ..Default::default()
     };
-    let mut w = fs.create(path, options).await.unwrap_or_else(|e| panic!("create {path}: {e}"));
+    let mut w = fs
+        .create(path, options)
+        .await
+        .unwrap_or_else(|e| panic!("create {path}: {e}"));
     for piece in data.chunks(300_000) {
-        w.write(piece).await.unwrap_or_else(|e| panic!("write {path}: {e}"));
+        w.write(piece)
+            .await
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
     }
-    w.close().await.unwrap_or_else(|e| panic!("close {path}: {e}"));
+    w.close()
+        .await
+        .unwrap_or_else(|e| panic!("close {path}: {e}"));
 }
 
 /// Reads a whole file.
 pub async fn read(fs: &FileSystem, path: &str) -> Vec<u8> {
-    let mut r = fs.open(path).await.unwrap_or_else(|e| panic!("open {path}: {e}"));
-    r.read_to_end().await.unwrap_or_else(|e| panic!("read {path}: {e}"))
+    let mut r = fs
+        .open(path)
+        .await
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    r.read_to_end()
+        .await
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
 /// Waits until fsck of `path` satisfies `check` for every file.
-pub async fn wait_for_fsck(fs: &FileSystem, path: &str, what: &str, timeout: Duration, check: impl Fn(&FsckFile) -> bool) {
+pub async fn wait_for_fsck(
+    fs: &FileSystem,
+    path: &str,
+    what: &str,
+    timeout: Duration,
+    check: impl Fn(&FsckFile) -> bool,
+) {
     wait_until(what, timeout, || {
         let fs = fs.clone();
         let check = &check;
@@ -69,7 +87,9 @@ pub fn block_files(worker_dir: &Path, id: u64) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![worker_dir.join("current")];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

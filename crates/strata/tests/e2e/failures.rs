@@ -39,12 +39,20 @@ async fn blocks_of_a_killed_worker_return_to_three_replicas() {
     }
     let victim = c.worker_id(0);
     c.kill_worker(0);
-    wait_for_fsck(&fs, "/d", "every block has 3 live replicas off the dead worker", Duration::from_secs(60), |f| {
-        fully_replicated(f, 3, Some(&victim))
-    })
+    wait_for_fsck(
+        &fs,
+        "/d",
+        "every block has 3 live replicas off the dead worker",
+        Duration::from_secs(60),
+        |f| fully_replicated(f, 3, Some(&victim)),
+    )
     .await;
     let report = fs.report().await.unwrap();
-    let dead = report.workers.iter().find(|w| w.address.as_ref().is_some_and(|a| a.id == victim)).unwrap();
+    let dead = report
+        .workers
+        .iter()
+        .find(|w| w.address.as_ref().is_some_and(|a| a.id == victim))
+        .unwrap();
     assert_eq!(dead.state, strata_proto::rpc::WorkerState::Dead as i32);
     for (i, data) in files.iter().enumerate() {
         assert!(read(&fs, &format!("/d/f{i}")).await == *data);
@@ -73,22 +81,31 @@ async fn damaged_replicas_are_detected_and_replaced() {
             std::fs::write(&path, bytes).unwrap();
         }
     }
-    assert!(read(&fs, "/damaged").await == data, "the read must return the original bytes");
+    assert!(
+        read(&fs, "/damaged").await == data,
+        "the read must return the original bytes"
+    );
     let expected = &data[..MIB as usize];
-    wait_until("every replica of the damaged block is whole again", Duration::from_secs(60), || {
-        let fs = fs.clone();
-        let dirs: Vec<_> = (0..3).map(|i| c.worker_dir(i)).collect();
-        async move {
-            let Ok((files, _)) = fs.fsck("/damaged").await else { return false };
-            if !files.iter().all(|f| fully_replicated(f, 3, None)) {
-                return false;
+    wait_until(
+        "every replica of the damaged block is whole again",
+        Duration::from_secs(60),
+        || {
+            let fs = fs.clone();
+            let dirs: Vec<_> = (0..3).map(|i| c.worker_dir(i)).collect();
+            async move {
+                let Ok((files, _)) = fs.fsck("/damaged").await else {
+                    return false;
+                };
+                if !files.iter().all(|f| fully_replicated(f, 3, None)) {
+                    return false;
+                }
+                dirs.iter().all(|dir| {
+                    let copies = block_files(dir, first.id);
+                    copies.len() == 1 && std::fs::read(&copies[0]).is_ok_and(|b| b == expected)
+                })
             }
-            dirs.iter().all(|dir| {
-                let copies = block_files(dir, first.id);
-                copies.len() == 1 && std::fs::read(&copies[0]).is_ok_and(|b| b == expected)
-            })
-        }
-    })
+        },
+    )
     .await;
     assert!(read(&fs, "/damaged").await == data);
 }
@@ -123,13 +140,22 @@ async fn a_master_crash_loses_no_acknowledged_file() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     c.kill_master();
     let acknowledged = writer.await.unwrap();
-    assert!(acknowledged.len() > 3, "the writer should have finished some files first");
+    assert!(
+        acknowledged.len() > 3,
+        "the writer should have finished some files first"
+    );
     c.restart_master().await;
     let fs = c.client().await;
     for (path, seed, size) in &acknowledged {
-        let status = fs.stat(path).await.unwrap_or_else(|e| panic!("{path} lost after the crash: {e}"));
+        let status = fs
+            .stat(path)
+            .await
+            .unwrap_or_else(|e| panic!("{path} lost after the crash: {e}"));
         assert_eq!(status.length, *size, "{path}");
-        assert!(read(&fs, path).await == pattern(*seed, *size as usize), "{path} content");
+        assert!(
+            read(&fs, path).await == pattern(*seed, *size as usize),
+            "{path} content"
+        );
     }
 }
 
@@ -153,9 +179,13 @@ async fn a_write_survives_the_kill_of_a_pipeline_worker() {
     w.close().await.unwrap();
     assert!(read(&fs, "/survivor").await == data);
     c.restart_worker(1);
-    wait_for_fsck(&fs, "/survivor", "the file is fully replicated again", Duration::from_secs(60), |f| {
-        fully_replicated(f, 3, None)
-    })
+    wait_for_fsck(
+        &fs,
+        "/survivor",
+        "the file is fully replicated again",
+        Duration::from_secs(60),
+        |f| fully_replicated(f, 3, None),
+    )
     .await;
     assert!(read(&fs, "/survivor").await == data);
 }
@@ -175,23 +205,42 @@ async fn a_dead_writer_is_recovered_to_its_last_complete_length() {
     stdin.write_all(&data).unwrap();
     stdin.flush().unwrap();
     // The CLI holds the stream open; wait until its first blocks are finished.
-    wait_until("the writer has finished two blocks", Duration::from_secs(30), || {
-        let fs = fs.clone();
-        async move { fs.stat("/orphan").await.is_ok_and(|s| s.length >= 2 * MIB) }
-    })
+    wait_until(
+        "the writer has finished two blocks",
+        Duration::from_secs(30),
+        || {
+            let fs = fs.clone();
+            async move { fs.stat("/orphan").await.is_ok_and(|s| s.length >= 2 * MIB) }
+        },
+    )
     .await;
     put.kill().unwrap();
     put.wait().unwrap();
     drop(stdin);
-    wait_until("lease recovery closes the file", Duration::from_secs(60), || {
-        let fs = fs.clone();
-        async move { fs.stat("/orphan").await.is_ok_and(|s| !s.under_construction) }
-    })
+    wait_until(
+        "lease recovery closes the file",
+        Duration::from_secs(60),
+        || {
+            let fs = fs.clone();
+            async move {
+                fs.stat("/orphan")
+                    .await
+                    .is_ok_and(|s| !s.under_construction)
+            }
+        },
+    )
     .await;
     let status = fs.stat("/orphan").await.unwrap();
-    assert!(status.length >= 2 * MIB && status.length <= data.len() as u64, "length {}", status.length);
+    assert!(
+        status.length >= 2 * MIB && status.length <= data.len() as u64,
+        "length {}",
+        status.length
+    );
     let back = read(&fs, "/orphan").await;
-    assert!(back == data[..back.len()], "the recovered file is a prefix of what was written");
+    assert!(
+        back == data[..back.len()],
+        "the recovered file is a prefix of what was written"
+    );
     let mut w = fs.append("/orphan").await.unwrap();
     w.write(b"after recovery").await.unwrap();
     w.close().await.unwrap();

@@ -29,7 +29,11 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
             client_name: "fuzz".into(),
             start_offset: rng.random_range(0..10_000),
             old_generation: 0,
-            chunk_size: if rng.random_bool(0.8) { 4096 } else { rng.random() },
+            chunk_size: if rng.random_bool(0.8) {
+                4096
+            } else {
+                rng.random()
+            },
         }),
         1 => request::Op::ReadBlock(data::ReadBlock {
             block: Some(block),
@@ -56,10 +60,18 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
         }
         let packet = data::Packet {
             seqno,
-            offset: if rng.random_bool(0.7) { 0 } else { rng.random() },
+            offset: if rng.random_bool(0.7) {
+                0
+            } else {
+                rng.random()
+            },
             last: rng.random_bool(0.2),
             checksums: strata_core::checksum::encode_checksums(&crcs),
-            data_length: if rng.random_bool(0.9) { len as u32 } else { rng.random() },
+            data_length: if rng.random_bool(0.9) {
+                len as u32
+            } else {
+                rng.random()
+            },
         };
         bytes.extend_from_slice(&encode_header(&packet));
         bytes.extend_from_slice(&payload);
@@ -71,14 +83,20 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
         }
         1 => bytes.truncate(rng.random_range(0..bytes.len())),
         2 => bytes[..4].copy_from_slice(&rng.random::<u32>().to_be_bytes()),
-        3 => bytes = (0..rng.random_range(0..512)).map(|_| rng.random()).collect(),
+        3 => {
+            bytes = (0..rng.random_range(0..512))
+                .map(|_| rng.random())
+                .collect()
+        }
         _ => {}
     }
     bytes
 }
 
 async fn send(address: String, bytes: Vec<u8>) {
-    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&address)).await else {
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&address)).await
+    else {
         return;
     };
     let _ = stream.write_all(&bytes).await;
@@ -98,7 +116,11 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
         files.push(data);
     }
     let report = fs.report().await.unwrap();
-    let mut ports: Vec<String> = report.workers.iter().map(|w| w.address.clone().unwrap().data_address).collect();
+    let mut ports: Vec<String> = report
+        .workers
+        .iter()
+        .map(|w| w.address.clone().unwrap().data_address)
+        .collect();
     ports.push(c.master_address().to_string());
     let mut rng = StdRng::seed_from_u64(0x5EED);
     let mut sends = Vec::new();
@@ -130,7 +152,11 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
                 path: format!("/x{i}"),
                 inode_id: rng.random(),
                 client_name: "fuzz".into(),
-                previous: Some(strata_proto::rpc::Block { id: rng.random(), generation: rng.random(), length: rng.random() }),
+                previous: Some(strata_proto::rpc::Block {
+                    id: rng.random(),
+                    generation: rng.random(),
+                    length: rng.random(),
+                }),
                 excluded_workers: vec!["nobody".into()],
             })
             .await;
@@ -142,17 +168,31 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
             })
             .await;
         let _ = m
-            .list_status(strata_proto::rpc::ListStatusRequest { path: "/keep".into(), start_after: String::from_utf8_lossy(&rng.random::<[u8; 8]>()).into(), limit: rng.random() })
+            .list_status(strata_proto::rpc::ListStatusRequest {
+                path: "/keep".into(),
+                start_after: String::from_utf8_lossy(&rng.random::<[u8; 8]>()).into(),
+                limit: rng.random(),
+            })
             .await;
         let _ = m
             .report_bad_blocks(strata_proto::rpc::ReportBadBlocksRequest {
-                replicas: vec![strata_proto::rpc::BadReplica { block: Some(strata_proto::rpc::Block { id: rng.random(), ..Default::default() }), worker_id: "nobody".into() }],
+                replicas: vec![strata_proto::rpc::BadReplica {
+                    block: Some(strata_proto::rpc::Block {
+                        id: rng.random(),
+                        ..Default::default()
+                    }),
+                    worker_id: "nobody".into(),
+                }],
             })
             .await;
     }
     let bad = master
         .clone()
-        .create(strata_proto::rpc::CreateRequest { path: "/a\u{0}/../x".into(), client_name: "fuzz".into(), ..Default::default() })
+        .create(strata_proto::rpc::CreateRequest {
+            path: "/a\u{0}/../x".into(),
+            client_name: "fuzz".into(),
+            ..Default::default()
+        })
         .await;
     assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
 
@@ -160,10 +200,20 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
     let summary = report.summary.unwrap();
     assert_eq!(summary.live_workers, 3, "every worker is still alive");
     for (i, data) in files.iter().enumerate() {
-        assert!(read(&fs, &format!("/keep/f{i}")).await == *data, "/keep/f{i} still reads back");
+        assert!(
+            read(&fs, &format!("/keep/f{i}")).await == *data,
+            "/keep/f{i} still reads back"
+        );
     }
     let (checked, fsck) = fs.fsck("/keep").await.unwrap();
     assert_eq!(fsck.missing_blocks + fsck.corrupt_blocks, 0);
     assert_eq!(checked.len(), 4);
-    write(&fs, "/keep/after", &strata_testkit::pattern(1, 100_000), 3, 1 << 20).await;
+    write(
+        &fs,
+        "/keep/after",
+        &strata_testkit::pattern(1, 100_000),
+        3,
+        1 << 20,
+    )
+    .await;
 }
