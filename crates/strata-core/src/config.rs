@@ -42,7 +42,7 @@ impl Config {
         toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))
     }
 
-    /// Renders the configuration as TOML (used by `strata local --print-config`).
+    /// Renders the configuration as TOML (what `strata config` prints).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
@@ -190,7 +190,7 @@ impl Default for ClientConfig {
             master: DEFAULT_MASTER_ADDRESS.to_string(),
             replication: 0,
             block_size: ByteSize(0),
-            packet_size: ByteSize(64 << 10),
+            packet_size: ByteSize(256 << 10),
             write_window: ByteSize(8 << 20),
             socket_timeout: Duration::from_secs(60),
             user: String::new(),

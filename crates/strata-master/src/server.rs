@@ -119,7 +119,8 @@ async fn serve(
     listener: tokio::net::TcpListener,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small replies must not wait for delayed ACKs (Nagle), so no-delay on every connection.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .add_service(
             ClientProtocolServer::new(ClientService::new(state.clone()))

@@ -83,12 +83,18 @@ pub async fn handle(ctx: Arc<WorkerContext>, stream: TcpStream, req: WriteBlock)
         up_write,
         ctx.config.socket_timeout,
     ));
-    let block = BlockId(req.block.as_ref().map_or(0, |b| b.id));
+    let block = req.block.unwrap_or_default();
     let result = receive(&ctx, &mut up_read, down_write, writer, &acks).await;
     drop(acks);
     let _ = responder.await;
     if let Err(e) = &result {
-        tracing::debug!(%block, error = %e, "write pipeline ended early");
+        tracing::debug!(block = %BlockId(block.id), error = %e, "write pipeline ended early");
+        // A half-received copy is worthless (the master schedules another); a client's
+        // unfinished replica is kept for pipeline or lease recovery.
+        if req.stage == WriteStage::Transfer as i32 {
+            ctx.store
+                .discard_unfinished(BlockId(block.id), block.generation);
+        }
     }
     result
 }

@@ -40,6 +40,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Measure throughput and metadata speed against a running cluster.
     Bench(bench::BenchArgs),
+    /// Print the configuration in effect (defaults, the --config file, overrides) as TOML.
+    Config,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
         Command::Bench(args) => bench::run(settings, args).await,
+        Command::Config => {
+            print!("{}", settings.config.to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

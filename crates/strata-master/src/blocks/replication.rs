@@ -30,7 +30,7 @@ struct PendingTransfer {
 #[derive(Debug, Default)]
 pub struct ReplicationQueue {
     needs_check: HashSet<BlockId>,
-    pending: HashMap<BlockId, PendingTransfer>,
+    pending: HashMap<BlockId, Vec<PendingTransfer>>,
     /// Damaged replicas whose deletion was ordered and not yet confirmed; their workers stay
     /// out of placement for the block until then.
     invalidating: HashSet<(BlockId, WorkerIdx)>,
@@ -54,7 +54,16 @@ impl ReplicationQueue {
 
     /// Copies in flight.
     pub fn pending_transfers(&self) -> usize {
-        self.pending.len()
+        self.pending.values().map(Vec::len).sum()
+    }
+
+    /// Workers a copy of `block` is on its way to.
+    fn pending_targets(&self, block: BlockId) -> impl Iterator<Item = WorkerIdx> + '_ {
+        self.pending
+            .get(&block)
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.targets.iter().copied())
     }
 
     /// Blocks waiting to be examined.
@@ -69,14 +78,18 @@ impl ReplicationQueue {
         worker: WorkerIdx,
         workers: &mut WorkerRegistry,
     ) {
-        let Some(pending) = self.pending.get_mut(&block) else {
+        let Some(list) = self.pending.get_mut(&block) else {
             return;
         };
-        pending.targets.retain(|t| *t != worker);
-        if pending.targets.is_empty() {
-            let source = pending.source;
+        for pending in list.iter_mut() {
+            pending.targets.retain(|t| *t != worker);
+            if pending.targets.is_empty() {
+                release(workers, pending.source);
+            }
+        }
+        list.retain(|p| !p.targets.is_empty());
+        if list.is_empty() {
             self.pending.remove(&block);
-            release(workers, source);
         }
     }
 
@@ -88,7 +101,7 @@ impl ReplicationQueue {
     /// A block no longer exists: drop any copy of it in flight.
     pub fn forget(&mut self, block: BlockId, workers: &mut WorkerRegistry) {
         self.needs_check.remove(&block);
-        if let Some(p) = self.pending.remove(&block) {
+        for p in self.pending.remove(&block).unwrap_or_default() {
             release(workers, p.source);
         }
     }
@@ -96,18 +109,47 @@ impl ReplicationQueue {
     /// A worker is gone: copies from or to it will not finish.
     pub fn worker_lost(&mut self, idx: WorkerIdx, workers: &mut WorkerRegistry) {
         self.invalidating.retain(|(_, w)| *w != idx);
-        let affected: Vec<BlockId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.source == idx || p.targets.contains(&idx))
-            .map(|(b, _)| *b)
-            .collect();
-        for block in affected {
-            if let Some(p) = self.pending.remove(&block) {
-                release(workers, p.source);
+        self.cancel(workers, |p| p.source == idx || p.targets.contains(&idx));
+    }
+
+    /// A source found its own replica of `block` damaged: its copy will not finish.
+    pub fn source_failed(
+        &mut self,
+        block: BlockId,
+        source: WorkerIdx,
+        workers: &mut WorkerRegistry,
+    ) {
+        if let Some(list) = self.pending.get_mut(&block) {
+            list.retain(|p| {
+                let failed = p.source == source;
+                if failed {
+                    release(workers, p.source);
+                }
+                !failed
+            });
+            if list.is_empty() {
+                self.pending.remove(&block);
             }
-            self.needs_check.insert(block);
         }
+        self.needs_check.insert(block);
+    }
+
+    /// Drops the copies matching `doomed` and queues their blocks for another look.
+    fn cancel(&mut self, workers: &mut WorkerRegistry, doomed: impl Fn(&PendingTransfer) -> bool) {
+        let mut affected = Vec::new();
+        for (block, list) in self.pending.iter_mut() {
+            list.retain(|p| {
+                if doomed(p) {
+                    release(workers, p.source);
+                    affected.push(*block);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.pending.retain(|_, list| !list.is_empty());
+        self.needs_check.extend(affected);
     }
 }
 
@@ -192,16 +234,14 @@ fn expire_pending(cluster: &mut Cluster, now: Instant) {
         .replication
         .pending
         .iter()
-        .filter(|(_, p)| p.deadline <= now)
+        .filter(|(_, list)| list.iter().any(|p| p.deadline <= now))
         .map(|(b, _)| *b)
         .collect();
-    for block in expired {
-        if let Some(p) = cluster.replication.pending.remove(&block) {
-            tracing::warn!(%block, "re-replication timed out; scheduling it again");
-            release(&mut cluster.workers, p.source);
-        }
-        cluster.replication.needs_check.insert(block);
+    for block in &expired {
+        tracing::warn!(%block, "re-replication timed out; scheduling it again");
     }
+    let replication = &mut cluster.replication;
+    replication.cancel(&mut cluster.workers, |p| p.deadline <= now);
 }
 
 /// Decides what a block needs: deletions happen at once, copies are returned as work.
@@ -253,11 +293,7 @@ fn examine(
         }
     }
     let expected = status.expected as usize;
-    let in_flight = cluster
-        .replication
-        .pending
-        .get(&block)
-        .map_or(0, |p| p.targets.len());
+    let in_flight = cluster.replication.pending_targets(block).count();
     if status.live.len() > expected && in_flight == 0 {
         for worker in choose_excess(&status.live, expected, &cluster.workers) {
             tracing::debug!(%block, worker = worker.0, "deleting an excess replica");
@@ -352,6 +388,7 @@ fn schedule_copies(
             .replicas(w.block)
             .iter()
             .map(|r| r.worker)
+            .chain(cluster.replication.pending_targets(w.block))
             .collect();
         let targets = choose_targets(
             &candidates,
@@ -384,14 +421,16 @@ fn schedule_copies(
                 })),
             });
         }
-        cluster.replication.pending.insert(
-            w.block,
-            PendingTransfer {
+        cluster
+            .replication
+            .pending
+            .entry(w.block)
+            .or_default()
+            .push(PendingTransfer {
                 source,
                 targets,
                 deadline: now + settings.pending_timeout,
-            },
-        );
+            });
         report.transfers += 1;
     }
 }
@@ -439,4 +478,205 @@ fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
         }
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::{Replica, ReplicaState};
+    use rand::SeedableRng;
+    use strata_proto::journal::{self, Entry, entry::Op};
+    use strata_proto::rpc::{StorageReport, WorkerAddress};
+
+    /// A namespace with one finished single-block file of replication 3, and its block.
+    fn one_block_file() -> (Namespace, ExtendedBlock) {
+        let mut ns = Namespace::new();
+        let ops = [
+            Op::CreateFile(journal::CreateFile {
+                path: "/f".into(),
+                replication: 3,
+                block_size: 1 << 20,
+                client_name: "c".into(),
+                ..Default::default()
+            }),
+            Op::AddBlock(journal::AddBlock {
+                inode_id: 2,
+                client_name: "c".into(),
+                previous: None,
+            }),
+        ];
+        let mut block = None;
+        for (i, op) in ops.into_iter().enumerate() {
+            let outcome = ns
+                .apply(&Entry {
+                    txid: i as u64 + 1,
+                    op: Some(op),
+                })
+                .unwrap();
+            if let crate::namespace::Outcome::BlockAdded { block: b, .. } = outcome {
+                block = Some(ExtendedBlock { length: 100, ..b });
+            }
+        }
+        let block = block.unwrap();
+        let complete = Op::CompleteFile(journal::CompleteFile {
+            inode_id: 2,
+            client_name: "c".into(),
+            last: Some(journal::BlockRecord {
+                id: block.id.0,
+                generation: block.generation,
+                length: 100,
+                complete: true,
+            }),
+            time: 1,
+        });
+        ns.apply(&Entry {
+            txid: 3,
+            op: Some(complete),
+        })
+        .unwrap();
+        (ns, block)
+    }
+
+    fn cluster_of(workers: usize) -> Cluster {
+        let mut cluster = Cluster::new("test".into());
+        cluster.safe_mode.leave();
+        for i in 0..workers {
+            cluster.workers.register(
+                WorkerAddress {
+                    id: format!("w{i}"),
+                    data_address: format!("127.0.0.1:{}", 1000 + i),
+                    host: "127.0.0.1".into(),
+                    rack: format!("/r{}", i % 2),
+                },
+                StorageReport {
+                    capacity: 1 << 30,
+                    used: 0,
+                    remaining: 1 << 30,
+                },
+                Instant::now(),
+            );
+        }
+        cluster
+    }
+
+    fn replica(worker: u32, block: ExtendedBlock) -> Replica {
+        Replica {
+            worker: WorkerIdx(worker),
+            generation: block.generation,
+            length: block.length,
+            state: ReplicaState::Finalized,
+            corrupt: false,
+        }
+    }
+
+    fn transfer_targets(cluster: &Cluster) -> Vec<Vec<String>> {
+        cluster
+            .workers
+            .iter()
+            .flat_map(|w| w.commands.iter())
+            .filter_map(|c| match &c.command {
+                Some(worker_command::Command::Transfer(t)) => {
+                    Some(t.targets.iter().map(|a| a.id.clone()).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    const SETTINGS: PassSettings = PassSettings {
+        max_streams: 2,
+        pending_timeout: Duration::from_secs(60),
+    };
+
+    #[test]
+    fn a_copy_in_flight_is_neither_repeated_nor_targeted_twice() {
+        let (ns, block) = one_block_file();
+        let mut cluster = cluster_of(3);
+        cluster.blocks.add(block.id, replica(0, block));
+        cluster.blocks.add(block.id, replica(1, block));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let now = Instant::now();
+        cluster.replication.mark(block.id);
+        let first = run_pass(&ns, &mut cluster, SETTINGS, now, &mut rng);
+        assert_eq!(first.transfers, 1);
+        assert_eq!(transfer_targets(&cluster), vec![vec!["w2".to_string()]]);
+        // One of the two sources turns out to be damaged while the copy is in flight.
+        cluster.blocks.mark_corrupt(block.id, WorkerIdx(1));
+        cluster.replication.mark(block.id);
+        let second = run_pass(&ns, &mut cluster, SETTINGS, now, &mut rng);
+        assert_eq!(second.transfers, 0, "w2 already has a copy on its way");
+        assert_eq!(cluster.replication.pending_transfers(), 1);
+    }
+
+    #[test]
+    fn one_copy_pipeline_fills_every_missing_replica_and_frees_its_source() {
+        let (ns, block) = one_block_file();
+        let mut cluster = cluster_of(4);
+        cluster.blocks.add(block.id, replica(0, block));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        cluster.replication.mark(block.id);
+        let report = run_pass(&ns, &mut cluster, SETTINGS, Instant::now(), &mut rng);
+        assert_eq!(report.transfers, 1);
+        let targets = transfer_targets(&cluster);
+        assert_eq!(
+            targets[0].len(),
+            2,
+            "both missing replicas in one copy pipeline"
+        );
+        assert!(!targets[0].contains(&"w0".to_string()));
+        assert_eq!(
+            cluster
+                .workers
+                .get(WorkerIdx(0))
+                .unwrap()
+                .transfers_in_flight,
+            1
+        );
+        let target = |i: usize| cluster.workers.by_id(&targets[0][i]).unwrap();
+        let (first, second) = (target(0), target(1));
+        cluster
+            .replication
+            .replica_arrived(block.id, first, &mut cluster.workers);
+        assert_eq!(
+            cluster
+                .workers
+                .get(WorkerIdx(0))
+                .unwrap()
+                .transfers_in_flight,
+            1
+        );
+        cluster
+            .replication
+            .replica_arrived(block.id, second, &mut cluster.workers);
+        assert_eq!(
+            cluster
+                .workers
+                .get(WorkerIdx(0))
+                .unwrap()
+                .transfers_in_flight,
+            0
+        );
+        assert_eq!(cluster.replication.pending_transfers(), 0);
+    }
+
+    #[test]
+    fn extra_replicas_are_trimmed_keeping_both_racks() {
+        let (ns, block) = one_block_file();
+        let mut cluster = cluster_of(4);
+        for w in 0..4 {
+            cluster.blocks.add(block.id, replica(w, block));
+        }
+        cluster.replication.mark(block.id);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let report = run_pass(&ns, &mut cluster, SETTINGS, Instant::now(), &mut rng);
+        assert_eq!(report.deletions, 1);
+        let racks: std::collections::HashSet<String> = cluster
+            .blocks
+            .replicas(block.id)
+            .iter()
+            .map(|r| cluster.workers.get(r.worker).unwrap().address.rack.clone())
+            .collect();
+        assert_eq!(cluster.blocks.replicas(block.id).len(), 3);
+        assert_eq!(racks.len(), 2);
+    }
 }

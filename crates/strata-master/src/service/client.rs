@@ -2,6 +2,7 @@
 
 use super::{MasterState, locate, reply, unexpected};
 use crate::blocks::{Replica, ReplicaState};
+use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
 use crate::placement::choose_targets;
 use crate::workers::WorkerIdx;
@@ -569,7 +570,12 @@ pub(crate) fn report_bad_replicas(state: &MasterState, replicas: &[BadReplica]) 
         let id = BlockId(block.id);
         if cluster.blocks.mark_corrupt(id, worker) {
             tracing::warn!(block = %id, worker = %bad.worker_id, "replica reported corrupt");
-            cluster.replication.mark(id);
+            let Cluster {
+                replication,
+                workers,
+                ..
+            } = &mut *cluster;
+            replication.source_failed(id, worker, workers);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Files of every awkward size go in and come back byte for byte, on an in-process cluster.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use strata_client::CreateOptions;
 use strata_testkit::{MiniCluster, fast_config, pattern};
 
@@ -14,7 +16,7 @@ async fn files_of_awkward_sizes_round_trip() {
         .unwrap();
     let fs = cluster.client().await;
     fs.mkdirs("/rt", false).await.unwrap();
-    let sizes = [
+    let mut sizes = vec![
         0,
         1,
         4095,
@@ -26,6 +28,9 @@ async fn files_of_awkward_sizes_round_trip() {
         3 * BLOCK + 12345,
         1_000_003,
     ];
+    // And a few random sizes (seeded, so a failure can be replayed).
+    let mut rng = StdRng::seed_from_u64(42);
+    sizes.extend((0..6).map(|_| rng.random_range(0..4 * BLOCK)));
     for (i, size) in sizes.iter().enumerate() {
         let path = format!("/rt/f{i}");
         let data = pattern(i as u64, *size as usize);
@@ -40,8 +45,11 @@ async fn files_of_awkward_sizes_round_trip() {
             .await
             .unwrap();
         // Uneven write sizes exercise packet and block boundaries.
-        for piece in data.chunks(10_007) {
-            w.write(piece).await.unwrap();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let n = rng.random_range(1..=rest.len().min(200_000));
+            w.write(&rest[..n]).await.unwrap();
+            rest = &rest[n..];
         }
         w.close().await.unwrap();
         let status = fs.stat(&path).await.unwrap();

@@ -146,9 +146,10 @@ impl BlockStore {
             let mut replicas = self.inner.replicas.lock();
             if let Some(existing) = replicas.get(&id) {
                 let old = existing.lock().clone();
+                // An unfinished replica nobody writes any more is a failed earlier attempt.
                 let replaceable = old.state == ReplicaState::BeingWritten
                     && !old.writer_active
-                    && old.generation < generation;
+                    && old.generation <= generation;
                 if !replaceable {
                     return Err(Error::InvalidOperation {
                         path: id.to_string(),
@@ -362,6 +363,26 @@ impl BlockStore {
         self.remove_files(&info);
         self.inner.used.fetch_sub(info.length, Ordering::Relaxed);
         Some(info.reported())
+    }
+
+    /// Removes an unfinished replica of `generation` that no pipeline writes any more (what a
+    /// failed copy leaves behind).
+    pub fn discard_unfinished(&self, id: BlockId, generation: u64) {
+        let mut replicas = self.inner.replicas.lock();
+        let Some(handle) = replicas.get(&id).cloned() else {
+            return;
+        };
+        let info = handle.lock();
+        if info.state != ReplicaState::BeingWritten
+            || info.writer_active
+            || info.generation != generation
+        {
+            return;
+        }
+        replicas.remove(&id);
+        drop(replicas);
+        self.remove_files(&info);
+        self.inner.used.fetch_sub(info.length, Ordering::Relaxed);
     }
 
     fn remove_files(&self, info: &ReplicaInfo) {

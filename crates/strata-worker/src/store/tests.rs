@@ -181,3 +181,28 @@ proptest! {
         prop_assert_eq!(crc, if data.is_empty() { 0 } else { crc32c(&data) });
     }
 }
+
+#[test]
+fn a_failed_copy_leaves_nothing_that_blocks_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut w = s.open_writer(BlockId(12), 7, OpenMode::Create, 0).unwrap();
+    write(&mut w, 0, &[1u8; 700]);
+    drop(w);
+    // The same generation arrives again (a re-scheduled copy): the abandoned attempt gives way.
+    let mut again = s.open_writer(BlockId(12), 7, OpenMode::Create, 0).unwrap();
+    write(&mut again, 0, &[2u8; 900]);
+    s.finalize(again).unwrap();
+    assert_eq!(read_all(&s, BlockId(12)), vec![2u8; 900]);
+    assert!(
+        s.open_writer(BlockId(12), 7, OpenMode::Create, 0).is_err(),
+        "a finished replica stays"
+    );
+    let mut partial = s.open_writer(BlockId(13), 3, OpenMode::Create, 0).unwrap();
+    write(&mut partial, 0, &[3u8; 10]);
+    s.discard_unfinished(BlockId(13), 3);
+    assert!(s.info(BlockId(13)).is_some(), "not while a writer holds it");
+    drop(partial);
+    s.discard_unfinished(BlockId(13), 3);
+    assert!(s.info(BlockId(13)).is_none());
+}
