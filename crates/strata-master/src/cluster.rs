@@ -179,6 +179,13 @@ impl Cluster {
         self.replication.mark_all(lost);
     }
 
+    /// A known worker registers again (it restarted, or the master asked it to): the commands
+    /// and copies it had in hand are lost. Its replicas stay until its full report says which
+    /// of them are gone.
+    pub fn worker_restarted(&mut self, idx: WorkerIdx) {
+        self.replication.worker_lost(idx, &mut self.workers);
+    }
+
     /// Live, in-service workers as placement candidates.
     pub fn placement_candidates(&self) -> Vec<Candidate> {
         self.workers

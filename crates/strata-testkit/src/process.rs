@@ -258,7 +258,7 @@ impl ProcessCluster {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
             eprintln!("---- last lines of {} ----", log.display());
-            for line in &lines[lines.len().saturating_sub(40)..] {
+            for line in &lines[lines.len().saturating_sub(400)..] {
                 eprintln!("{line}");
             }
         }

@@ -126,6 +126,8 @@ impl MasterLink {
         )
         .await;
         if !matches!(sent, Ok(Ok(_))) {
+            tracing::warn!(block = block.id, outcome = ?sent.map(|r| r.map(|_| ())),
+                "could not report a finished replica; will retry with the next heartbeat");
             self.received.lock().push(block);
         }
     }

@@ -2,6 +2,7 @@
 //! whole-replica checksums.
 
 use crate::context::WorkerContext;
+use crate::store::ReplicaReader;
 use crate::write_block::failure;
 use strata_core::checksum::encode_checksums;
 use strata_core::{BlockId, Error, Result};
@@ -59,12 +60,29 @@ pub async fn handle<W: AsyncWrite + Unpin>(
         ..Default::default()
     };
     write_frame(out, &response, &[]).await?;
+    send_packets(&reader, start, end, out, false).await
+}
+
+/// Sends `[start, end)` of a replica (`start` on a chunk boundary) as packets numbered from 0
+/// with their stored checksums, then the empty last packet. With `verify` every run is checked
+/// against its checksums first, so a damaged replica is never passed on.
+pub async fn send_packets<W: AsyncWrite + Unpin>(
+    reader: &ReplicaReader,
+    start: u64,
+    end: u64,
+    out: &mut W,
+    verify: bool,
+) -> Result<()> {
     let mut buf = Vec::with_capacity(READ_PACKET as usize);
     let mut pos = start;
     let mut seqno = 0;
     while pos < end {
         let n = (end - pos).min(READ_PACKET) as usize;
-        let crcs = reader.read_chunks(pos, n, &mut buf)?;
+        let crcs = if verify {
+            reader.read_verified(pos, n, &mut buf)?
+        } else {
+            reader.read_chunks(pos, n, &mut buf)?
+        };
         let packet = Packet {
             seqno,
             offset: pos,

@@ -3,12 +3,9 @@
 //! while it is read, so a damaged local replica is reported instead of copied.
 
 use crate::context::WorkerContext;
-use crate::read_block::READ_PACKET;
-use strata_core::checksum::encode_checksums;
+use crate::read_block::{READ_PACKET, send_packets};
 use strata_core::{Error, ExtendedBlock, Result};
-use strata_proto::data::{
-    Ack, Packet, Request, Response, Status, Target, WriteBlock, WriteStage, request,
-};
+use strata_proto::data::{Ack, Request, Response, Status, Target, WriteBlock, WriteStage, request};
 use strata_proto::frame::{read_header, write_frame};
 use strata_proto::net::{connect, within};
 use strata_proto::rpc::WorkerAddress;
@@ -81,41 +78,16 @@ pub async fn send(
             }
         }
     });
-    let mut buf = Vec::with_capacity(READ_PACKET as usize);
-    let mut pos = 0;
-    let mut seqno = 0;
-    while pos < length {
-        let n = (length - pos).min(READ_PACKET) as usize;
-        let crcs = match reader.read_verified(pos, n, &mut buf) {
-            Ok(c) => c,
-            Err(e @ Error::ChecksumMismatch { .. }) => {
+    match send_packets(&reader, 0, length, &mut out, true).await {
+        Ok(()) => {}
+        Err(e) => {
+            ack_reader.abort();
+            if matches!(e, Error::ChecksumMismatch { .. }) {
                 ctx.master.report_bad(&ctx.id, block).await;
-                ack_reader.abort();
-                return Err(e);
             }
-            Err(e) => {
-                ack_reader.abort();
-                return Err(e);
-            }
-        };
-        let packet = Packet {
-            seqno,
-            offset: pos,
-            last: false,
-            checksums: encode_checksums(&crcs),
-            data_length: n as u32,
-        };
-        write_frame(&mut out, &packet, &buf).await?;
-        pos += n as u64;
-        seqno += 1;
+            return Err(e);
+        }
     }
-    let last = Packet {
-        seqno: last_seqno,
-        offset: pos,
-        last: true,
-        ..Default::default()
-    };
-    write_frame(&mut out, &last, &[]).await?;
     ack_reader
         .await
         .map_err(|e| Error::Internal(format!("transfer ack reader: {e}")))?

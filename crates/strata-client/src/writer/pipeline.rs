@@ -87,6 +87,10 @@ pub struct BlockPipeline {
     acked: u64,
     sent: u64,
     recoveries: u32,
+    /// The last packet is acknowledged: the block is on every worker, nothing more can fail.
+    done: bool,
+    /// A failure reported while nothing was in flight, acted on before the next packet.
+    deferred_failure: Option<Option<usize>>,
     /// Workers that failed in this pipeline (the writer excludes them from later blocks).
     pub failed: Vec<String>,
 }
@@ -123,6 +127,8 @@ impl BlockPipeline {
             acked: start_offset,
             sent: start_offset,
             recoveries: 0,
+            done: false,
+            deferred_failure: None,
             failed: Vec::new(),
         })
     }
@@ -183,6 +189,9 @@ impl BlockPipeline {
         packet: SentPacket,
         recovery: &impl PipelineRecovery,
     ) -> Result<()> {
+        if let Some(index) = self.deferred_failure.take() {
+            self.recover(index, recovery).await?;
+        }
         while self.unacked_bytes >= self.settings.window {
             self.wait_for_event(recovery).await?;
         }
@@ -219,18 +228,21 @@ impl BlockPipeline {
     async fn handle(&mut self, event: AckEvent, recovery: &impl PipelineRecovery) -> Result<()> {
         match event {
             AckEvent::Acked(seqno) => {
-                let Some(front) = self.unacked.front() else {
+                if self.unacked.is_empty() {
                     return Err(Error::Protocol(format!(
                         "acknowledgement {seqno} for nothing sent"
                     )));
-                };
-                if front.seqno != seqno {
+                }
+                if !self.acknowledge(seqno) {
                     return self.recover(Some(0), recovery).await;
                 }
-                if let Some(p) = self.unacked.pop_front() {
-                    self.unacked_bytes -= p.data.len();
-                    self.acked = p.offset + p.data.len() as u64;
-                }
+                Ok(())
+            }
+            // Workers close the connection after the last acknowledgement: not a failure.
+            AckEvent::Failed { .. } if self.done => Ok(()),
+            AckEvent::Failed { index, reason } if self.unacked.is_empty() => {
+                tracing::info!(block = %self.block.id, ?index, %reason, "pipeline failure reported while idle");
+                self.deferred_failure = Some(index);
                 Ok(())
             }
             AckEvent::Failed { index, reason } => {
@@ -240,18 +252,26 @@ impl BlockPipeline {
         }
     }
 
+    /// Records the acknowledgement of the oldest packet in flight; false if `seqno` is not it.
+    fn acknowledge(&mut self, seqno: u64) -> bool {
+        if self.unacked.front().is_none_or(|p| p.seqno != seqno) {
+            return false;
+        }
+        if let Some(p) = self.unacked.pop_front() {
+            self.unacked_bytes -= p.data.len();
+            self.acked = p.offset + p.data.len() as u64;
+            self.done |= p.last;
+        }
+        true
+    }
+
     /// After a failed write, the position of the failed worker as the acknowledgements tell it.
     async fn failure_index(&mut self) -> Option<usize> {
         let wait = self.settings.timeout.min(Duration::from_secs(5));
         loop {
             match tokio::time::timeout(wait, self.events.recv()).await {
                 Ok(Some(AckEvent::Acked(seqno))) => {
-                    if self.unacked.front().is_some_and(|p| p.seqno == seqno)
-                        && let Some(p) = self.unacked.pop_front()
-                    {
-                        self.unacked_bytes -= p.data.len();
-                        self.acked = p.offset + p.data.len() as u64;
-                    }
+                    self.acknowledge(seqno);
                 }
                 Ok(Some(AckEvent::Failed { index, .. })) => return index,
                 _ => return None,
@@ -467,5 +487,136 @@ async fn read_acks(mut acks: OwnedReadHalf, events: mpsc::UnboundedSender<AckEve
         if events.send(event).is_err() || stop {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+    use strata_proto::frame::read_payload;
+    use strata_proto::rpc::Block;
+    use tokio::net::TcpListener;
+
+    /// A worker that accepts pipelines and swallows their packets without acknowledging them;
+    /// the tests feed acknowledgements to the pipeline themselves.
+    async fn silent_worker() -> WorkerAddress {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _: Request = read_header(&mut s).await.unwrap();
+                    let ok = Response {
+                        status: Status::Ok as i32,
+                        ..Default::default()
+                    };
+                    write_frame(&mut s, &ok, &[]).await.unwrap();
+                    while let Ok(p) = read_header::<_, Packet>(&mut s).await {
+                        if read_payload(&mut s, p.data_length as usize).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        WorkerAddress {
+            id: address.clone(),
+            data_address: address,
+            ..Default::default()
+        }
+    }
+
+    /// Stands in for the master: records the survivors it is asked about.
+    #[derive(Default)]
+    struct RecordingMaster {
+        calls: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl PipelineRecovery for RecordingMaster {
+        async fn recover(
+            &self,
+            block: ExtendedBlock,
+            survivors: &[WorkerAddress],
+        ) -> Result<LocatedBlock> {
+            self.calls
+                .lock()
+                .push(survivors.iter().map(|s| s.id.clone()).collect());
+            Ok(LocatedBlock {
+                block: Some(
+                    ExtendedBlock {
+                        generation: block.generation + 1,
+                        ..block
+                    }
+                    .into(),
+                ),
+                locations: survivors.to_vec(),
+                ..Default::default()
+            })
+        }
+    }
+
+    fn settings() -> PipelineSettings {
+        PipelineSettings {
+            client_name: "test".into(),
+            chunk_size: 4096,
+            window: 1 << 20,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    async fn pipeline(
+        nodes: Vec<WorkerAddress>,
+    ) -> (BlockPipeline, mpsc::UnboundedSender<AckEvent>) {
+        let located = LocatedBlock {
+            block: Some(Block {
+                id: 7,
+                generation: 1,
+                length: 0,
+            }),
+            locations: nodes,
+            ..Default::default()
+        };
+        let mut p = BlockPipeline::open(settings(), &located, WriteStage::Create, 0)
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        p.ack_task.abort();
+        p.events = rx;
+        (p, tx)
+    }
+
+    #[tokio::test]
+    async fn a_worker_hanging_up_after_the_last_ack_is_not_a_failure() {
+        let (p, acks) = pipeline(vec![silent_worker().await]).await;
+        acks.send(AckEvent::Acked(0)).unwrap();
+        acks.send(AckEvent::Failed {
+            index: None,
+            reason: "closed".into(),
+        })
+        .unwrap();
+        let master = RecordingMaster::default();
+        let (block, failed) = p.finish(&master).await.unwrap();
+        assert!(failed.is_empty());
+        assert_eq!(block.generation, 1, "no recovery happened");
+        assert!(master.calls.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_while_idle_is_handled_before_the_next_packet() {
+        let (first, second) = (silent_worker().await, silent_worker().await);
+        let (mut p, acks) = pipeline(vec![first.clone(), second.clone()]).await;
+        acks.send(AckEvent::Failed {
+            index: Some(1),
+            reason: "downstream died".into(),
+        })
+        .unwrap();
+        let master = RecordingMaster::default();
+        p.send(bytes::Bytes::from_static(b"hello"), &master)
+            .await
+            .unwrap();
+        assert_eq!(*master.calls.lock(), vec![vec![first.id.clone()]]);
+        assert_eq!(p.failed, vec![second.id]);
+        assert_eq!(p.block.generation, 2);
     }
 }

@@ -660,6 +660,90 @@ mod tests {
     }
 
     #[test]
+    fn the_block_with_fewest_live_replicas_gets_the_scarce_source_first() {
+        let (mut ns, block_b) = one_block_file();
+        // A second file whose only replica shares its source with the first file's block.
+        let ops = [
+            Op::CreateFile(journal::CreateFile {
+                path: "/g".into(),
+                replication: 3,
+                block_size: 1 << 20,
+                client_name: "c".into(),
+                ..Default::default()
+            }),
+            Op::AddBlock(journal::AddBlock {
+                inode_id: 3,
+                client_name: "c".into(),
+                previous: None,
+            }),
+        ];
+        let mut block_a = None;
+        for (i, op) in ops.into_iter().enumerate() {
+            let outcome = ns
+                .apply(&Entry {
+                    txid: 10 + i as u64,
+                    op: Some(op),
+                })
+                .unwrap();
+            if let crate::namespace::Outcome::BlockAdded { block, .. } = outcome {
+                block_a = Some(ExtendedBlock {
+                    length: 100,
+                    ..block
+                });
+            }
+        }
+        let block_a = block_a.unwrap();
+        let complete = Op::CompleteFile(journal::CompleteFile {
+            inode_id: 3,
+            client_name: "c".into(),
+            last: Some(journal::BlockRecord {
+                id: block_a.id.0,
+                generation: block_a.generation,
+                length: 100,
+                complete: true,
+            }),
+            time: 1,
+        });
+        ns.apply(&Entry {
+            txid: 12,
+            op: Some(complete),
+        })
+        .unwrap();
+        let settings = PassSettings {
+            max_streams: 1,
+            ..SETTINGS
+        };
+        for seed in 0..20 {
+            let mut cluster = cluster_of(5);
+            cluster.blocks.add(block_a.id, replica(0, block_a));
+            cluster.blocks.add(block_b.id, replica(0, block_b));
+            cluster.blocks.add(block_b.id, replica(1, block_b));
+            cluster.replication.mark(block_b.id);
+            cluster.replication.mark(block_a.id);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let report = run_pass(&ns, &mut cluster, settings, Instant::now(), &mut rng);
+            assert_eq!(
+                report.transfers, 2,
+                "each block gets a copy from its own source"
+            );
+            let a_from_w0 = cluster
+                .workers
+                .get(WorkerIdx(0))
+                .unwrap()
+                .commands
+                .iter()
+                .any(|cmd| {
+                    matches!(&cmd.command, Some(worker_command::Command::Transfer(t))
+                    if t.block.as_ref().is_some_and(|b| b.id == block_a.id.0))
+                });
+            assert!(
+                a_from_w0,
+                "the one-replica block is copied from its only holder"
+            );
+        }
+    }
+
+    #[test]
     fn extra_replicas_are_trimmed_keeping_both_racks() {
         let (ns, block) = one_block_file();
         let mut cluster = cluster_of(4);

@@ -4,6 +4,7 @@
 //! reports how many bytes are valid, so start-up can cut the tail off. A damaged record
 //! anywhere else is an error: acknowledged changes would be lost.
 
+use super::files::{list_numbered, sync_dir};
 use prost::Message;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -25,23 +26,7 @@ pub fn segment_name(first_txid: u64) -> String {
 
 /// Segments in `dir` as `(first txid, path)`, oldest first.
 pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    let mut out = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(txid) = name
-            .strip_prefix("edits_")
-            .and_then(|rest| rest.strip_suffix(".log"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            out.push((txid, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
+    list_numbered(dir, "edits_", ".log")
 }
 
 /// Appends one entry as a record to `out`.
@@ -153,13 +138,6 @@ pub fn truncate_segment(path: &Path, valid_len: u64) -> Result<()> {
     file.set_len(valid_len)
         .and_then(|_| file.sync_all())
         .map_err(|e| Error::io(format!("truncating {}", path.display()), e))
-}
-
-/// Makes a directory's entries (new, renamed or removed files) durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
 }
 
 #[cfg(test)]

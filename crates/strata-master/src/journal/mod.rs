@@ -7,6 +7,7 @@
 //! `checkpoint_entries` entries the namespace is snapshotted and a new segment begins; start-up
 //! loads the newest snapshot and replays the segments after it.
 
+mod files;
 pub mod log;
 pub mod snapshot;
 

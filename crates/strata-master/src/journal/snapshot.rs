@@ -2,7 +2,7 @@
 //! framed like journal records with its own CRC32C, then an end marker. Written to a temporary
 //! file, synced and renamed, so a snapshot on disk is either whole or absent.
 
-use super::log::sync_dir;
+use super::files::{list_numbered, sync_dir};
 use crate::namespace::Namespace;
 use prost::Message;
 use std::fs::File;
@@ -22,23 +22,7 @@ pub fn snapshot_name(txid: u64) -> String {
 
 /// Snapshots in `dir` as `(txid, path)`, oldest first.
 pub fn list_snapshots(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    let mut out = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(txid) = name
-            .strip_prefix("snapshot_")
-            .and_then(|rest| rest.strip_suffix(".img"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            out.push((txid, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
+    list_numbered(dir, "snapshot_", ".img")
 }
 
 fn write_record(out: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {

@@ -52,18 +52,7 @@ impl Namespace {
         }
         let mut replaced = Vec::new();
         if let Some(existing) = self.lookup(&path)? {
-            let inode = self.inode(existing)?;
-            let Some(file) = inode.file() else {
-                return Err(Error::IsADirectory {
-                    path: path.to_string(),
-                });
-            };
-            if let Some(holder) = &file.writer {
-                return Err(Error::LeaseConflict {
-                    path: path.to_string(),
-                    holder: holder.clone(),
-                });
-            }
+            let file = self.closed_file(existing, &path)?;
             if !op.overwrite {
                 return Err(Error::AlreadyExists {
                     path: path.to_string(),
@@ -240,18 +229,7 @@ impl Namespace {
     pub(super) fn append_file(&mut self, op: &journal::AppendFile) -> Result<Outcome> {
         let path = parse_path(&op.path)?;
         let id = self.resolve(&path)?;
-        let inode = self.inode(id)?;
-        let Some(file) = inode.file() else {
-            return Err(Error::IsADirectory {
-                path: path.to_string(),
-            });
-        };
-        if let Some(holder) = &file.writer {
-            return Err(Error::LeaseConflict {
-                path: path.to_string(),
-                holder: holder.clone(),
-            });
-        }
+        let file = self.closed_file(id, &path)?;
         if op.client_name.is_empty() {
             return Err(Error::InvalidArgument(format!(
                 "{path}: append needs a client name"
@@ -602,6 +580,20 @@ impl Namespace {
             });
         }
         self.path_of(id)
+    }
+
+    /// A file nobody is writing.
+    fn closed_file(&self, id: InodeId, path: &StrataPath) -> Result<&FileInode> {
+        let file = self.inode(id)?.file().ok_or_else(|| Error::IsADirectory {
+            path: path.to_string(),
+        })?;
+        if let Some(holder) = &file.writer {
+            return Err(Error::LeaseConflict {
+                path: path.to_string(),
+                holder: holder.clone(),
+            });
+        }
+        Ok(file)
     }
 
     /// A file open for writing by `client`.

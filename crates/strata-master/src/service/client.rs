@@ -472,6 +472,9 @@ impl ClientService {
                 })
                 .count();
             if good < needed {
+                tracing::debug!(block = %record.id, generation, length,
+                    replicas = ?cluster.blocks.replicas(record.id),
+                    "cannot close yet: too few finished replicas reported");
                 return Ok(false);
             }
         }

@@ -54,7 +54,7 @@ impl WorkerService {
             )));
         }
         if let Some(idx) = cluster.workers.by_id(&address.id) {
-            cluster.worker_lost(idx);
+            cluster.worker_restarted(idx);
         }
         let storage = req.storage.unwrap_or_default();
         let id = address.id.clone();

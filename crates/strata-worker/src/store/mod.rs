@@ -216,30 +216,13 @@ impl BlockStore {
     ) -> Result<ReplicaWriter> {
         let handle = self.handle(id)?;
         let mut info = handle.lock();
-        if info.generation >= generation {
-            return Err(Error::InvalidOperation {
-                path: id.to_string(),
-                reason: format!(
-                    "replica generation {} is not older than {generation}",
-                    info.generation
-                ),
-            });
-        }
         if mode == OpenMode::Append && info.state != ReplicaState::Finalized {
             return Err(Error::InvalidOperation {
                 path: id.to_string(),
                 reason: "only a finalized replica can be appended to".to_string(),
             });
         }
-        if info.length < start_offset {
-            return Err(Error::InvalidOperation {
-                path: id.to_string(),
-                reason: format!(
-                    "replica holds {} bytes, fewer than the {start_offset} to continue from",
-                    info.length
-                ),
-            });
-        }
+        check_continuable(&info, generation, start_offset)?;
         // A writer left over from the failed pipeline stops at its next packet.
         info.writer_active = false;
         let (data, meta, partial) = self.move_replica(
@@ -418,24 +401,7 @@ impl BlockStore {
         {
             return Ok(info.reported());
         }
-        if info.generation >= generation {
-            return Err(Error::InvalidOperation {
-                path: id.to_string(),
-                reason: format!(
-                    "replica generation {} is not older than {generation}",
-                    info.generation
-                ),
-            });
-        }
-        if info.length < length {
-            return Err(Error::InvalidOperation {
-                path: id.to_string(),
-                reason: format!(
-                    "replica holds {} bytes, fewer than the agreed {length}",
-                    info.length
-                ),
-            });
-        }
+        check_continuable(&info, generation, length)?;
         info.writer_active = false;
         let (data, meta, _) =
             self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
@@ -511,6 +477,28 @@ impl BlockStore {
     fn add_used(&self, bytes: u64) {
         self.inner.used.fetch_add(bytes, Ordering::Relaxed);
     }
+}
+
+/// A replica can be moved on to `generation` at `length` only if it is of an older generation
+/// and holds at least `length` bytes.
+fn check_continuable(info: &ReplicaInfo, generation: u64, length: u64) -> Result<()> {
+    let reason = if info.generation >= generation {
+        format!(
+            "replica generation {} is not older than {generation}",
+            info.generation
+        )
+    } else if info.length < length {
+        format!(
+            "replica holds {} bytes, fewer than the {length} needed",
+            info.length
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidOperation {
+        path: info.id.to_string(),
+        reason,
+    })
 }
 
 /// Truncates a replica's data and meta files to `length`, recomputing the checksum of a new

@@ -13,12 +13,8 @@ pub struct LsArgs {
     /// List subdirectories recursively.
     #[arg(short = 'R')]
     recursive: bool,
-    /// Sizes in human units.
-    #[arg(short = 'h', long = "human")]
-    human: bool,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
-    help: Option<bool>,
+    #[command(flatten)]
+    units: Units,
     /// List directories as plain entries, not their contents.
     #[arg(short = 'd')]
     directory: bool,
@@ -27,6 +23,17 @@ pub struct LsArgs {
     json: bool,
     /// Paths to list [default: /].
     paths: Vec<String>,
+}
+
+/// `-h` for human sizes (which takes the place of the usual `-h` for help; `--help` stays).
+#[derive(Debug, clap::Args)]
+struct Units {
+    /// Sizes in human units.
+    #[arg(short = 'h', long = "human")]
+    human: bool,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 /// Every entry beneath `path` (depth first), read page by page.
@@ -81,7 +88,7 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 json_entries.push(status_json(&status));
             } else {
-                println!("{}", line(&status, args.human, 10));
+                println!("{}", line(&status, args.units.human, 10));
             }
             continue;
         }
@@ -91,7 +98,7 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
                 json_entries.extend(all.iter().map(status_json));
             } else {
                 for s in &all {
-                    println!("{}", line(s, args.human, 10));
+                    println!("{}", line(s, args.units.human, 10));
                 }
             }
             continue;
@@ -108,7 +115,7 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
                 first = false;
             }
             for s in &page {
-                println!("{}", line(s, args.human, 10));
+                println!("{}", line(s, args.units.human, 10));
             }
         }
     }
@@ -227,12 +234,8 @@ pub struct DuArgs {
     /// One total per path instead of one line per entry.
     #[arg(short = 's')]
     summary: bool,
-    /// Sizes in human units.
-    #[arg(short = 'h', long = "human")]
-    human: bool,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
-    help: Option<bool>,
+    #[command(flatten)]
+    units: Units,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -266,8 +269,8 @@ pub async fn du(fs: &FileSystem, args: DuArgs) -> anyhow::Result<ExitCode> {
     for (length, consumed, path) in rows {
         println!(
             "{:<12} {:<12} {path}",
-            size(length, args.human),
-            size(consumed, args.human)
+            size(length, args.units.human),
+            size(consumed, args.units.human)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -277,12 +280,8 @@ pub async fn du(fs: &FileSystem, args: DuArgs) -> anyhow::Result<ExitCode> {
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
 pub struct CountArgs {
-    /// Sizes in human units.
-    #[arg(short = 'h', long = "human")]
-    human: bool,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
-    help: Option<bool>,
+    #[command(flatten)]
+    units: Units,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -305,7 +304,7 @@ pub async fn count(fs: &FileSystem, args: CountArgs) -> anyhow::Result<ExitCode>
                 "{:>12} {:>12} {:>18} {p}",
                 s.directory_count,
                 s.file_count,
-                size(s.length, args.human)
+                size(s.length, args.units.human)
             );
         }
     }

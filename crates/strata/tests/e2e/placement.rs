@@ -24,6 +24,15 @@ async fn replicas_follow_the_rack_rule() {
         write(&fs, &format!("/p/f{i}"), &pattern(i, 1000), 3, 1 << 20).await;
     }
     write(&fs, "/p/two", &pattern(99, 1000), 2, 1 << 20).await;
+    for i in 0..12 {
+        let mut reader = fs.open(&format!("/p/f{i}")).await.unwrap();
+        reader.next_chunk().await.unwrap();
+        assert_eq!(
+            reader.current_worker().unwrap().id,
+            local,
+            "reads prefer the replica on the reader's own host"
+        );
+    }
     let (files, _) = fs.fsck("/p").await.unwrap();
     for file in &files {
         for block in &file.blocks {
