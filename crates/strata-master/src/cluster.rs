@@ -39,6 +39,8 @@ pub enum Verdict {
     Corrupt,
     /// A replica of a block no file owns: the worker should delete it.
     Orphan,
+    /// Older news than what the worker already confirmed (reports can arrive out of order).
+    Outdated,
 }
 
 impl Cluster {
@@ -78,6 +80,15 @@ impl Cluster {
             self.blocks.remove(block, worker);
             return Verdict::Orphan;
         };
+        let confirmed_newer = self.blocks.replicas(block).iter().any(|r| {
+            r.worker == worker
+                && r.state == ReplicaState::Finalized
+                && !r.corrupt
+                && r.generation > reported.generation
+        });
+        if confirmed_newer {
+            return Verdict::Outdated;
+        }
         let stale = reported.generation < record.generation
             || (record.complete
                 && (state == ReplicaState::BeingWritten
@@ -95,6 +106,9 @@ impl Cluster {
         );
         self.replication
             .replica_arrived(block, worker, &mut self.workers);
+        if !stale {
+            self.replication.invalidation_settled(block, worker);
+        }
         self.replication.mark(block);
         if stale {
             Verdict::Corrupt
@@ -223,5 +237,76 @@ impl Cluster {
             }
         }
         (reported, total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_proto::journal::{self, Entry, entry::Op};
+    use strata_proto::rpc::{StorageReport, WorkerAddress};
+
+    #[test]
+    fn a_late_report_of_an_older_generation_does_not_undo_a_newer_one() {
+        let mut ns = Namespace::new();
+        let create = Op::CreateFile(journal::CreateFile {
+            path: "/f".into(),
+            replication: 3,
+            block_size: 4096,
+            client_name: "c".into(),
+            ..Default::default()
+        });
+        ns.apply(&Entry {
+            txid: 1,
+            op: Some(create),
+        })
+        .unwrap();
+        let add = Op::AddBlock(journal::AddBlock {
+            inode_id: 2,
+            client_name: "c".into(),
+            previous: None,
+        });
+        let Ok(crate::namespace::Outcome::BlockAdded { block, .. }) = ns.apply(&Entry {
+            txid: 2,
+            op: Some(add),
+        }) else {
+            panic!("no block")
+        };
+        let bump = Op::BumpGeneration(journal::BumpGeneration {
+            inode_id: 2,
+            client_name: "c".into(),
+            block_id: block.id.0,
+        });
+        ns.apply(&Entry {
+            txid: 3,
+            op: Some(bump),
+        })
+        .unwrap();
+        let mut cluster = Cluster::new("t".into());
+        let (worker, _) = cluster.workers.register(
+            WorkerAddress {
+                id: "w".into(),
+                ..Default::default()
+            },
+            StorageReport::default(),
+            Instant::now(),
+        );
+        let report = |generation| ReportedBlock {
+            id: block.id.0,
+            generation,
+            length: 10,
+            state: 0,
+        };
+        assert_eq!(
+            cluster.record_replica(&ns, worker, &report(block.generation + 1)),
+            Verdict::Accept
+        );
+        assert_eq!(
+            cluster.record_replica(&ns, worker, &report(block.generation)),
+            Verdict::Outdated
+        );
+        let replica = cluster.blocks.replicas(block.id)[0];
+        assert_eq!(replica.generation, block.generation + 1);
+        assert!(!replica.corrupt);
     }
 }

@@ -28,28 +28,37 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
             Command::Delete(d) => {
                 let store = ctx.store.clone();
                 let blocks = d.blocks;
-                let deleted = tokio::task::spawn_blocking(move || {
-                    blocks
-                        .iter()
-                        .filter_map(|b| {
-                            let id = strata_core::BlockId(b.id);
+                let outcome = tokio::task::spawn_blocking(move || {
+                    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
+                    for b in &blocks {
+                        let id = strata_core::BlockId(b.id);
+                        match (store.delete(id, b.generation), store.info(id)) {
+                            (Some(gone), _) => deleted.push(gone),
                             // A replica that is already gone counts as deleted too.
-                            store.delete(id, b.generation).or_else(|| {
-                                store.info(id).is_none().then_some(ReportedBlock {
-                                    id: b.id,
-                                    generation: b.generation,
-                                    length: b.length,
-                                    state: 0,
-                                })
-                            })
-                        })
-                        .collect::<Vec<_>>()
+                            (None, None) => deleted.push(ReportedBlock {
+                                id: b.id,
+                                generation: b.generation,
+                                length: b.length,
+                                state: 0,
+                            }),
+                            // A newer replica than the master thought: tell it what is here.
+                            (None, Some(newer)) => kept.push(newer.reported()),
+                        }
+                    }
+                    (deleted, kept)
                 })
-                .await
-                .unwrap_or_default();
-                tracing::debug!(count = deleted.len(), "replicas deleted");
+                .await;
+                let Ok((deleted, kept)) = outcome else { return };
+                tracing::debug!(
+                    deleted = deleted.len(),
+                    kept = kept.len(),
+                    "delete command done"
+                );
                 for block in deleted {
                     ctx.master.block_deleted(block);
+                }
+                for block in kept {
+                    ctx.master.block_received(&ctx.id, block).await;
                 }
             }
             Command::Recover(r) => {

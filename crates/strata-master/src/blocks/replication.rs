@@ -93,8 +93,9 @@ impl ReplicationQueue {
         }
     }
 
-    /// A worker confirmed it deleted its replica of `block`.
-    pub fn replica_deleted(&mut self, block: BlockId, worker: WorkerIdx) {
+    /// A worker confirmed it deleted its replica of `block`, or reported a good one in its
+    /// place: an ordered deletion is settled.
+    pub fn invalidation_settled(&mut self, block: BlockId, worker: WorkerIdx) {
         self.invalidating.remove(&(block, worker));
     }
 

@@ -136,7 +136,7 @@ impl WorkerService {
             match cluster.record_replica(&ns, idx, reported) {
                 Verdict::Orphan => orphans += 1,
                 Verdict::Corrupt => corrupt += 1,
-                Verdict::Accept => {}
+                Verdict::Accept | Verdict::Outdated => {}
             }
         }
         for gone in previously {
@@ -169,7 +169,7 @@ impl WorkerService {
                 cluster.blocks.remove(block, idx);
                 cluster.replication.mark(block);
             }
-            cluster.replication.replica_deleted(block, idx);
+            cluster.replication.invalidation_settled(block, idx);
         }
         Ok(Empty {})
     }
