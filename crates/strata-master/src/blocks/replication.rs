@@ -489,38 +489,38 @@ mod tests {
     use strata_proto::journal::{self, Entry, entry::Op};
     use strata_proto::rpc::{StorageReport, WorkerAddress};
 
-    /// A namespace with one finished single-block file of replication 3, and its block.
-    fn one_block_file() -> (Namespace, ExtendedBlock) {
-        let mut ns = Namespace::new();
-        let ops = [
-            Op::CreateFile(journal::CreateFile {
-                path: "/f".into(),
-                replication: 3,
-                block_size: 1 << 20,
-                client_name: "c".into(),
-                ..Default::default()
-            }),
-            Op::AddBlock(journal::AddBlock {
-                inode_id: 2,
-                client_name: "c".into(),
-                previous: None,
-            }),
-        ];
-        let mut block = None;
-        for (i, op) in ops.into_iter().enumerate() {
-            let outcome = ns
-                .apply(&Entry {
-                    txid: i as u64 + 1,
-                    op: Some(op),
-                })
-                .unwrap();
-            if let crate::namespace::Outcome::BlockAdded { block: b, .. } = outcome {
-                block = Some(ExtendedBlock { length: 100, ..b });
-            }
-        }
-        let block = block.unwrap();
+    /// Adds a finished single-block file of replication 3 (inode `inode`, journal entries from
+    /// `txid` on) and returns its block.
+    fn add_file(ns: &mut Namespace, path: &str, inode: u64, txid: u64) -> ExtendedBlock {
+        let create = Op::CreateFile(journal::CreateFile {
+            path: path.into(),
+            replication: 3,
+            block_size: 1 << 20,
+            client_name: "c".into(),
+            ..Default::default()
+        });
+        ns.apply(&Entry {
+            txid,
+            op: Some(create),
+        })
+        .unwrap();
+        let add = Op::AddBlock(journal::AddBlock {
+            inode_id: inode,
+            client_name: "c".into(),
+            previous: None,
+        });
+        let Ok(crate::namespace::Outcome::BlockAdded { block, .. }) = ns.apply(&Entry {
+            txid: txid + 1,
+            op: Some(add),
+        }) else {
+            panic!("no block added");
+        };
+        let block = ExtendedBlock {
+            length: 100,
+            ..block
+        };
         let complete = Op::CompleteFile(journal::CompleteFile {
-            inode_id: 2,
+            inode_id: inode,
             client_name: "c".into(),
             last: Some(journal::BlockRecord {
                 id: block.id.0,
@@ -531,10 +531,17 @@ mod tests {
             time: 1,
         });
         ns.apply(&Entry {
-            txid: 3,
+            txid: txid + 2,
             op: Some(complete),
         })
         .unwrap();
+        block
+    }
+
+    /// A namespace with one finished single-block file of replication 3, and its block.
+    fn one_block_file() -> (Namespace, ExtendedBlock) {
+        let mut ns = Namespace::new();
+        let block = add_file(&mut ns, "/f", 2, 1);
         (ns, block)
     }
 
@@ -611,6 +618,7 @@ mod tests {
 
     #[test]
     fn one_copy_pipeline_fills_every_missing_replica_and_frees_its_source() {
+        let in_flight = |c: &Cluster| c.workers.get(WorkerIdx(0)).unwrap().transfers_in_flight;
         let (ns, block) = one_block_file();
         let mut cluster = cluster_of(4);
         cluster.blocks.add(block.id, replica(0, block));
@@ -625,38 +633,17 @@ mod tests {
             "both missing replicas in one copy pipeline"
         );
         assert!(!targets[0].contains(&"w0".to_string()));
-        assert_eq!(
-            cluster
-                .workers
-                .get(WorkerIdx(0))
-                .unwrap()
-                .transfers_in_flight,
-            1
-        );
+        assert_eq!(in_flight(&cluster), 1);
         let target = |i: usize| cluster.workers.by_id(&targets[0][i]).unwrap();
         let (first, second) = (target(0), target(1));
         cluster
             .replication
             .replica_arrived(block.id, first, &mut cluster.workers);
-        assert_eq!(
-            cluster
-                .workers
-                .get(WorkerIdx(0))
-                .unwrap()
-                .transfers_in_flight,
-            1
-        );
+        assert_eq!(in_flight(&cluster), 1);
         cluster
             .replication
             .replica_arrived(block.id, second, &mut cluster.workers);
-        assert_eq!(
-            cluster
-                .workers
-                .get(WorkerIdx(0))
-                .unwrap()
-                .transfers_in_flight,
-            0
-        );
+        assert_eq!(in_flight(&cluster), 0);
         assert_eq!(cluster.replication.pending_transfers(), 0);
     }
 
@@ -664,52 +651,7 @@ mod tests {
     fn the_block_with_fewest_live_replicas_gets_the_scarce_source_first() {
         let (mut ns, block_b) = one_block_file();
         // A second file whose only replica shares its source with the first file's block.
-        let ops = [
-            Op::CreateFile(journal::CreateFile {
-                path: "/g".into(),
-                replication: 3,
-                block_size: 1 << 20,
-                client_name: "c".into(),
-                ..Default::default()
-            }),
-            Op::AddBlock(journal::AddBlock {
-                inode_id: 3,
-                client_name: "c".into(),
-                previous: None,
-            }),
-        ];
-        let mut block_a = None;
-        for (i, op) in ops.into_iter().enumerate() {
-            let outcome = ns
-                .apply(&Entry {
-                    txid: 10 + i as u64,
-                    op: Some(op),
-                })
-                .unwrap();
-            if let crate::namespace::Outcome::BlockAdded { block, .. } = outcome {
-                block_a = Some(ExtendedBlock {
-                    length: 100,
-                    ..block
-                });
-            }
-        }
-        let block_a = block_a.unwrap();
-        let complete = Op::CompleteFile(journal::CompleteFile {
-            inode_id: 3,
-            client_name: "c".into(),
-            last: Some(journal::BlockRecord {
-                id: block_a.id.0,
-                generation: block_a.generation,
-                length: 100,
-                complete: true,
-            }),
-            time: 1,
-        });
-        ns.apply(&Entry {
-            txid: 12,
-            op: Some(complete),
-        })
-        .unwrap();
+        let block_a = add_file(&mut ns, "/g", 3, 10);
         let settings = PassSettings {
             max_streams: 1,
             ..SETTINGS
