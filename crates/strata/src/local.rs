@@ -26,6 +26,15 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
     let mut master_config = settings.config.master.clone();
     master_config.data_dir = args.data_dir.join("master");
+    // A cluster of fewer workers than replicas could never heal to full replication.
+    let workers = u32::try_from(args.workers).unwrap_or(u32::MAX);
+    if master_config.default_replication > workers {
+        eprintln!(
+            "note: {workers} worker(s), so new files get replication {workers} instead of {}",
+            master_config.default_replication
+        );
+        master_config.default_replication = workers;
+    }
     if let Some(listen) = args.listen {
         master_config.listen = listen;
     }

@@ -360,3 +360,45 @@ proptest! {
         prop_assert_eq!(&restored, &log.ns);
     }
 }
+
+#[test]
+fn a_directory_of_a_million_entries_lists_page_by_page() {
+    let mut ns = Namespace::new();
+    let mkdir = |path: String, txid| Entry {
+        txid,
+        op: Some(Op::Mkdir(journal::Mkdir {
+            path,
+            time: 1,
+            ..Default::default()
+        })),
+    };
+    ns.apply(&mkdir("/big".into(), 1)).unwrap();
+    for i in 0..1_000_000u64 {
+        ns.apply(&mkdir(format!("/big/{i:07}"), i + 2)).unwrap();
+    }
+    let dir = StrataPath::parse("/big").unwrap();
+    let (mut seen, mut pages, mut after) = (0u64, 0, String::new());
+    loop {
+        let (page, more) = ns.list(&dir, &after, 1000).unwrap();
+        assert!(page.len() <= 1000);
+        if let Some(first) = page.first() {
+            assert_eq!(
+                first.path,
+                format!("/big/{seen:07}"),
+                "pages continue where the last ended"
+            );
+        }
+        seen += page.len() as u64;
+        pages += 1;
+        after = page
+            .last()
+            .and_then(|s| s.path.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string();
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seen, 1_000_000);
+    assert_eq!(pages, 1000);
+}

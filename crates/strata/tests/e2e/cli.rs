@@ -75,6 +75,12 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         out.contains("Found 2 items") && out.contains("/demo/input.bin") && out.contains("3000000"),
         "{out}"
     );
+    let by_env = Command::new(binary())
+        .args(["fs", "test", "-f", "/demo/input.bin"])
+        .env("STRATA_MASTER", &master)
+        .status()
+        .unwrap();
+    assert!(by_env.success(), "STRATA_MASTER selects the master");
     let (code, out, _) = run(&["fs", "stat", "--json", "/demo/input.bin"]);
     assert_eq!(code, 0);
     let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
