@@ -4,6 +4,7 @@ mod admin;
 mod client;
 mod recovery;
 mod worker;
+mod writing;
 
 pub use admin::AdminService;
 pub use client::ClientService;

@@ -1,7 +1,7 @@
 //! The command line as a user types it: `strata local`, `strata fs`, `strata admin`, with exit
 //! codes and messages a shell script can rely on.
 
-use crate::common::{binary, cli};
+use crate::harness::{binary, cli};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

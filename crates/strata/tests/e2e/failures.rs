@@ -1,7 +1,7 @@
 //! Failures with real processes: workers and the master killed with SIGKILL, block files
 //! damaged on disk, writers that die.
 
-use crate::common::{block_files, cluster, fully_replicated, read, wait_for_fsck, write};
+use crate::harness::{block_files, cluster, fully_replicated, read, wait_for_fsck, write};
 use std::io::Write;
 use std::time::Duration;
 use strata_testkit::{pattern, wait_until};
@@ -195,7 +195,7 @@ async fn a_dead_writer_is_recovered_to_its_last_complete_length() {
     let c = cluster(&["/r1", "/r2", "/r1"], |_| {}).await;
     let fs = c.client().await;
     let data = pattern(9, (2 * MIB + 5000) as usize);
-    let mut put = std::process::Command::new(crate::common::binary())
+    let mut put = std::process::Command::new(crate::harness::binary())
         .args(["--master", c.master_address(), "fs", "put", "-", "/orphan"])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

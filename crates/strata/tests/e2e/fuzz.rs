@@ -1,7 +1,7 @@
 //! Thousands of random and mutated frames against every port of a running cluster; the cluster
 //! must stay healthy and every file must still read back exactly.
 
-use crate::common::{cluster, read, write};
+use crate::harness::{cluster, read, write};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;

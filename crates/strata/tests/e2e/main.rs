@@ -3,7 +3,7 @@
 //! every port.
 
 mod cli;
-mod common;
 mod failures;
 mod fuzz;
+mod harness;
 mod placement;

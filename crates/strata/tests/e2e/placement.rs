@@ -1,6 +1,6 @@
 //! Rack-aware placement and decommissioning, checked on a cluster of real processes.
 
-use crate::common::{binary, fully_replicated, read, write};
+use crate::harness::{binary, fully_replicated, read, write};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use strata_proto::rpc::WorkerState;

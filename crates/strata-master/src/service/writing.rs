@@ -1,0 +1,480 @@
+//! The write path of `ClientProtocol`: creating and appending to files, allocating blocks and
+//! placing their replicas, rebuilding failed pipelines, and closing files once their blocks
+//! have enough finished replicas.
+
+use super::client::{ClientService, path};
+use super::{locate, unexpected};
+use crate::blocks::{Replica, ReplicaState};
+use crate::namespace::Outcome;
+use crate::placement::choose_targets;
+use crate::workers::WorkerIdx;
+use std::net::IpAddr;
+use std::time::Instant;
+use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath, now_millis};
+use strata_proto::journal::{self, entry::Op};
+use strata_proto::rpc::*;
+
+fn client_name(name: &str) -> Result<&str> {
+    if name.is_empty() || name.len() > 1024 {
+        return Err(Error::InvalidArgument(
+            "a client name of 1 to 1024 bytes is required".to_string(),
+        ));
+    }
+    Ok(name)
+}
+
+impl ClientService {
+    /// Fails when another client's lease on the file at `path` has expired: recovery starts and
+    /// the caller is told to come back.
+    fn check_takeover(&self, path: &StrataPath) -> Result<()> {
+        let open = {
+            let ns = self.state.namespace.read();
+            match ns.lookup(path)? {
+                Some(id) => ns
+                    .inode(id)?
+                    .file()
+                    .and_then(|f| f.writer.clone())
+                    .map(|_| id),
+                None => None,
+            }
+        };
+        let Some(inode) = open else { return Ok(()) };
+        let leases = self.state.leases.lock();
+        if leases.is_recovering(inode) {
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        if leases.is_expired(inode, self.state.config.lease_timeout, Instant::now()) {
+            drop(leases);
+            let state = self.state.clone();
+            tokio::spawn(async move { super::recovery::recover_file(&state, inode).await });
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_not_recovering(&self, inode: InodeId, path: &str) -> Result<()> {
+        if self.state.leases.lock().is_recovering(inode) {
+            return Err(Error::RecoveryInProgress {
+                path: path.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn inode_path(&self, inode: u64, path_text: &str) -> Result<(InodeId, String)> {
+        if inode != 0 {
+            return Ok((InodeId(inode), path_text.to_string()));
+        }
+        let p = path(path_text)?;
+        let id = self.state.namespace.read().resolve(&p)?;
+        Ok((id, p.to_string()))
+    }
+
+    pub(super) async fn create(&self, req: CreateRequest) -> Result<CreateResponse> {
+        let p = path(&req.path)?;
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        self.check_takeover(&p)?;
+        let config = &self.state.config;
+        let op = Op::CreateFile(journal::CreateFile {
+            path: p.to_string(),
+            owner: req.user,
+            group: String::new(),
+            mode: if req.mode == 0 { 0o644 } else { req.mode },
+            time: now_millis(),
+            replication: if req.replication == 0 {
+                config.default_replication
+            } else {
+                req.replication
+            },
+            block_size: if req.block_size == 0 {
+                config.default_block_size.bytes()
+            } else {
+                req.block_size
+            },
+            client_name: client.clone(),
+            overwrite: req.overwrite,
+            create_parents: req.create_parents,
+        });
+        match self.state.submit(op).await? {
+            Outcome::Created { status, replaced } => {
+                self.state
+                    .leases
+                    .lock()
+                    .add(&client, InodeId(status.inode_id), Instant::now());
+                self.state.cluster.lock().invalidate(&replaced);
+                Ok(CreateResponse {
+                    status: Some(status),
+                })
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub(super) async fn append(
+        &self,
+        req: AppendRequest,
+        client_ip: Option<IpAddr>,
+    ) -> Result<AppendResponse> {
+        let p = path(&req.path)?;
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        self.check_takeover(&p)?;
+        {
+            let ns = self.state.namespace.read();
+            let id = ns.resolve(&p)?;
+            let inode = ns.inode(id)?;
+            let file = inode.file().ok_or_else(|| Error::IsADirectory {
+                path: p.to_string(),
+            })?;
+            if let Some(last) = file.blocks.last()
+                && last.length < file.block_size
+            {
+                let cluster = self.state.cluster.lock();
+                let located = locate(&cluster, last, file.replication, 0, client_ip);
+                if located.locations.is_empty() {
+                    return Err(Error::BlockUnavailable {
+                        path: p.to_string(),
+                        block: last.id.to_string(),
+                        reason: "no live replica of the last block to append to".to_string(),
+                    });
+                }
+            }
+        }
+        let op = Op::AppendFile(journal::AppendFile {
+            path: p.to_string(),
+            client_name: client.clone(),
+            time: now_millis(),
+        });
+        let Outcome::Appending { status, last_block } = self.state.submit(op).await? else {
+            return Err(Error::Internal("append produced no file".to_string()));
+        };
+        let inode = InodeId(status.inode_id);
+        self.state.leases.lock().add(&client, inode, Instant::now());
+        let last_block = last_block.map(|(block, offset)| {
+            let cluster = self.state.cluster.lock();
+            let mut record = crate::namespace::BlockRecord {
+                id: block.id,
+                generation: block.generation,
+                length: block.length,
+                complete: true,
+            };
+            // Replicas still carry the generation before the append.
+            let holders: Vec<WorkerAddress> = cluster
+                .blocks
+                .replicas(block.id)
+                .iter()
+                .filter(|r| {
+                    !r.corrupt
+                        && r.state == ReplicaState::Finalized
+                        && r.length == block.length
+                        && cluster.workers.is_alive(r.worker)
+                })
+                .filter_map(|r| cluster.workers.get(r.worker).map(|w| w.address.clone()))
+                .collect();
+            record.complete = false;
+            LocatedBlock {
+                block: Some(record.extended().into()),
+                offset,
+                locations: holders,
+                complete: false,
+            }
+        });
+        Ok(AppendResponse {
+            status: Some(status),
+            last_block,
+        })
+    }
+
+    pub(super) async fn add_block(
+        &self,
+        req: AddBlockRequest,
+        client_ip: Option<IpAddr>,
+    ) -> Result<AddBlockResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let (replication, block_size) = {
+            let ns = self.state.namespace.read();
+            let file =
+                ns.inode(inode)
+                    .ok()
+                    .and_then(|i| i.file())
+                    .ok_or_else(|| Error::NotFound {
+                        path: path_text.clone(),
+                    })?;
+            (file.replication, file.block_size)
+        };
+        let targets = {
+            let cluster = self.state.cluster.lock();
+            let excluded: Vec<WorkerIdx> = req
+                .excluded_workers
+                .iter()
+                .filter_map(|id| cluster.workers.by_id(id))
+                .collect();
+            let candidates = cluster.placement_candidates();
+            let writer = client_ip.and_then(|ip| {
+                let ip = ip.to_string();
+                let local: Vec<WorkerIdx> = candidates
+                    .iter()
+                    .filter(|c| {
+                        !excluded.contains(&c.idx)
+                            && c.remaining >= block_size
+                            && cluster.workers.get(c.idx).is_some_and(|w| w.host() == ip)
+                    })
+                    .map(|c| c.idx)
+                    .collect();
+                use rand::seq::IndexedRandom;
+                local.choose(&mut rand::rng()).copied()
+            });
+            let targets = choose_targets(
+                &candidates,
+                replication as usize,
+                writer,
+                &[],
+                &excluded,
+                block_size,
+                &mut rand::rng(),
+            );
+            pipeline_order(&cluster, targets)
+        };
+        if targets.is_empty() {
+            return Err(Error::NotEnoughWorkers {
+                reason: format!(
+                    "{path_text}: no live worker with {block_size} bytes free can take a new block"
+                ),
+            });
+        }
+        let previous = req.previous.as_ref().map(|b| journal::BlockRecord {
+            id: b.id,
+            generation: b.generation,
+            length: b.length,
+            complete: true,
+        });
+        let op = Op::AddBlock(journal::AddBlock {
+            inode_id: inode.0,
+            client_name: client.clone(),
+            previous,
+        });
+        let Outcome::BlockAdded { block, offset, .. } = self.state.submit(op).await? else {
+            return Err(Error::Internal("add block allocated nothing".to_string()));
+        };
+        let mut cluster = self.state.cluster.lock();
+        for t in &targets {
+            cluster.blocks.add(
+                block.id,
+                Replica {
+                    worker: *t,
+                    generation: block.generation,
+                    length: 0,
+                    state: ReplicaState::BeingWritten,
+                    corrupt: false,
+                },
+            );
+        }
+        if let Some(prev) = previous {
+            cluster.replication.mark(BlockId(prev.id));
+        }
+        let locations = targets
+            .iter()
+            .filter_map(|t| cluster.workers.get(*t).map(|w| w.address.clone()))
+            .collect();
+        drop(cluster);
+        self.state.leases.lock().renew(&client, Instant::now());
+        Ok(AddBlockResponse {
+            block: Some(LocatedBlock {
+                block: Some(block.into()),
+                offset,
+                locations,
+                complete: false,
+            }),
+        })
+    }
+
+    pub(super) async fn abandon_block(&self, req: AbandonBlockRequest) -> Result<Empty> {
+        let client = client_name(&req.client_name)?.to_string();
+        let (inode, _) = self.inode_path(req.inode_id, &req.path)?;
+        let block = req
+            .block
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("abandon needs a block".to_string()))?;
+        let op = Op::AbandonBlock(journal::AbandonBlock {
+            inode_id: inode.0,
+            client_name: client,
+            block_id: block.id,
+        });
+        if let Outcome::BlockAbandoned(b) = self.state.submit(op).await? {
+            self.state.cluster.lock().invalidate(&[b]);
+        }
+        Ok(Empty {})
+    }
+
+    pub(super) async fn recover_pipeline(
+        &self,
+        req: RecoverPipelineRequest,
+    ) -> Result<RecoverPipelineResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let block =
+            req.block.as_ref().map(ExtendedBlock::from).ok_or_else(|| {
+                Error::InvalidArgument("pipeline recovery needs a block".to_string())
+            })?;
+        let op = Op::BumpGeneration(journal::BumpGeneration {
+            inode_id: inode.0,
+            client_name: client.clone(),
+            block_id: block.id.0,
+        });
+        let Outcome::NewGeneration(bumped) = self.state.submit(op).await? else {
+            return Err(Error::Internal(
+                "generation bump produced nothing".to_string(),
+            ));
+        };
+        let mut cluster = self.state.cluster.lock();
+        let survivors: Vec<WorkerIdx> = req
+            .survivors
+            .iter()
+            .filter_map(|id| cluster.workers.by_id(id))
+            .collect();
+        let stale: Vec<WorkerIdx> = cluster
+            .blocks
+            .replicas(block.id)
+            .iter()
+            .map(|r| r.worker)
+            .filter(|w| !survivors.contains(w))
+            .collect();
+        for w in stale {
+            cluster.blocks.remove(block.id, w);
+        }
+        for w in &survivors {
+            cluster.blocks.add(
+                block.id,
+                Replica {
+                    worker: *w,
+                    generation: bumped.generation,
+                    length: block.length,
+                    state: ReplicaState::BeingWritten,
+                    corrupt: false,
+                },
+            );
+        }
+        let locations = survivors
+            .iter()
+            .filter_map(|w| cluster.workers.get(*w).map(|e| e.address.clone()))
+            .collect();
+        drop(cluster);
+        self.state.leases.lock().renew(&client, Instant::now());
+        Ok(RecoverPipelineResponse {
+            block: Some(LocatedBlock {
+                block: Some(
+                    ExtendedBlock {
+                        generation: bumped.generation,
+                        ..block
+                    }
+                    .into(),
+                ),
+                offset: 0,
+                locations,
+                complete: false,
+            }),
+        })
+    }
+
+    pub(super) async fn complete(&self, req: CompleteRequest) -> Result<CompleteResponse> {
+        let client = client_name(&req.client_name)?.to_string();
+        self.state.check_writable()?;
+        let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
+        self.check_not_recovering(inode, &path_text)?;
+        let last = req.last.as_ref().map(ExtendedBlock::from);
+        if !self.min_replicas_reported(inode, last)? {
+            return Ok(CompleteResponse { completed: false });
+        }
+        let op = Op::CompleteFile(journal::CompleteFile {
+            inode_id: inode.0,
+            client_name: client,
+            last: last.map(|b| journal::BlockRecord {
+                id: b.id.0,
+                generation: b.generation,
+                length: b.length,
+                complete: true,
+            }),
+            time: now_millis(),
+        });
+        self.state.submit(op).await?;
+        self.state.leases.lock().remove_file(inode);
+        let blocks: Vec<BlockId> = {
+            let ns = self.state.namespace.read();
+            ns.inode(inode)
+                .ok()
+                .and_then(|i| i.file())
+                .map(|f| f.blocks.iter().map(|b| b.id).collect())
+                .unwrap_or_default()
+        };
+        self.state.cluster.lock().replication.mark_all(blocks);
+        Ok(CompleteResponse { completed: true })
+    }
+
+    /// Whether every block of the file (with `last` as its final state) has the minimum number
+    /// of finished replicas reported.
+    fn min_replicas_reported(&self, inode: InodeId, last: Option<ExtendedBlock>) -> Result<bool> {
+        let ns = self.state.namespace.read();
+        let file = ns.inode(inode)?.file().ok_or_else(|| Error::IsADirectory {
+            path: ns.path_of(inode).unwrap_or_default(),
+        })?;
+        let needed = self
+            .state
+            .config
+            .min_replication
+            .min(file.replication)
+            .max(1) as usize;
+        let cluster = self.state.cluster.lock();
+        for record in &file.blocks {
+            let (generation, length) = match last {
+                Some(l) if l.id == record.id => (l.generation, l.length),
+                _ => (record.generation, record.length),
+            };
+            let good = cluster
+                .blocks
+                .replicas(record.id)
+                .iter()
+                .filter(|r| {
+                    !r.corrupt
+                        && r.state == ReplicaState::Finalized
+                        && r.generation == generation
+                        && r.length == length
+                        && cluster.workers.is_alive(r.worker)
+                })
+                .count();
+            if good < needed {
+                tracing::debug!(block = %record.id, generation, length,
+                    replicas = ?cluster.blocks.replicas(record.id),
+                    "cannot close yet: too few finished replicas reported");
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Orders targets into a short pipeline: the first, then those on its rack, then the rest.
+fn pipeline_order(cluster: &crate::cluster::Cluster, targets: Vec<WorkerIdx>) -> Vec<WorkerIdx> {
+    let Some(first) = targets.first().copied() else {
+        return targets;
+    };
+    let rack = |w: WorkerIdx| {
+        cluster
+            .workers
+            .get(w)
+            .map(|e| e.address.rack.clone())
+            .unwrap_or_default()
+    };
+    let first_rack = rack(first);
+    let mut rest: Vec<WorkerIdx> = targets[1..].to_vec();
+    rest.sort_by_key(|w| rack(*w) != first_rack);
+    std::iter::once(first).chain(rest).collect()
+}
