@@ -4,11 +4,13 @@ use crate::call;
 use crate::lease::LeaseRenewer;
 use crate::master::MasterClient;
 use crate::reader::FileReader;
-use crate::writer::FileWriter;
+use crate::writer::{FileWriter, StripedWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use strata_core::config::ClientConfig;
 use strata_core::{Error, ExtendedBlock, Result, StrataPath};
+use strata_ec::EcPolicy;
+use strata_ec::policy::REPLICATION;
 use strata_proto::data::{BlockChecksum, Request, Response, Status, request};
 use strata_proto::frame::{read_header, write_frame};
 use strata_proto::net::{connect, within};
@@ -27,6 +29,9 @@ pub struct CreateOptions {
     pub block_size: u64,
     /// Permission bits (0: `rw-r--r--`).
     pub mode: u32,
+    /// Layout: empty inherits the nearest ancestor directory's erasure coding policy,
+    /// `REPLICATION` forces replication, a policy name (`RS-6-3-1024k`) forces that policy.
+    pub ec_policy: String,
 }
 
 /// The CRC32C of a whole file, combined from its blocks' checksums.
@@ -127,16 +132,49 @@ impl FileSystem {
                 config.block_size.bytes()
             },
             client_name: self.inner.client_name.clone(),
+            ec_policy: options.ec_policy,
         };
         let status = call!(self.inner.master, client, create(request))?
             .status
             .ok_or_else(|| Error::Protocol("create returned no status".to_string()))?;
-        Ok(FileWriter::new(
+        self.writer_for(path.to_string(), &status)
+    }
+
+    /// A writer for a file just created or reopened (empty or continuing at its length).
+    fn writer_for(&self, path: String, status: &FileStatus) -> Result<FileWriter> {
+        let lease = self.inner.lease.hold();
+        if status.ec_policy.is_empty() {
+            let mut writer = FileWriter::new_replicated(
+                self.inner.clone(),
+                path.clone(),
+                status.inode_id,
+                status.block_size,
+                lease,
+            );
+            writer.start_at(status.length);
+            return Ok(FileWriter::replicated(
+                self.inner.clone(),
+                path,
+                status.inode_id,
+                writer,
+            ));
+        }
+        let policy =
+            EcPolicy::parse(&status.ec_policy).map_err(|e| Error::Protocol(e.to_string()))?;
+        let writer = StripedWriter::new(
             self.inner.clone(),
-            path.to_string(),
+            path.clone(),
             status.inode_id,
+            policy,
             status.block_size,
-            self.inner.lease.hold(),
+            status.length,
+            lease,
+        );
+        Ok(FileWriter::striped(
+            self.inner.clone(),
+            path,
+            status.inode_id,
+            writer,
         ))
     }
 
@@ -151,7 +189,11 @@ impl FileSystem {
         let status = response
             .status
             .ok_or_else(|| Error::Protocol("append returned no status".to_string()))?;
-        let mut writer = FileWriter::new(
+        if !status.ec_policy.is_empty() {
+            return self.writer_for(path.to_string(), &status);
+        }
+        // A partial last block is continued inside its replicas.
+        let mut writer = FileWriter::new_replicated(
             self.inner.clone(),
             path.to_string(),
             status.inode_id,
@@ -159,7 +201,13 @@ impl FileSystem {
             self.inner.lease.hold(),
         );
         writer.start_at(status.length);
-        writer.resume(response.last_block).await
+        let writer = writer.resume(response.last_block).await?;
+        Ok(FileWriter::replicated(
+            self.inner.clone(),
+            path.to_string(),
+            status.inode_id,
+            writer,
+        ))
     }
 
     /// Opens a file for reading.
@@ -238,6 +286,18 @@ impl FileSystem {
         let request = RenameRequest {
             source: parse(source)?.to_string(),
             destination: parse(destination)?.to_string(),
+            overwrite: false,
+        };
+        call!(self.inner.master, client, rename(request)).map(|_| ())
+    }
+
+    /// Renames file `source` over file `destination` in one step: readers see one or the
+    /// other, and the replaced file's space is freed.
+    pub async fn replace(&self, source: &str, destination: &str) -> Result<()> {
+        let request = RenameRequest {
+            source: parse(source)?.to_string(),
+            destination: parse(destination)?.to_string(),
+            overwrite: true,
         };
         call!(self.inner.master, client, rename(request)).map(|_| ())
     }
@@ -311,6 +371,13 @@ impl FileSystem {
             length: u64::MAX,
         };
         let response = call!(self.inner.master, client, get_block_locations(request))?;
+        if response
+            .status
+            .as_ref()
+            .is_some_and(|s| !s.ec_policy.is_empty())
+        {
+            return self.streamed_checksum(path.as_str()).await;
+        }
         let mut crc = 0u32;
         let mut length = 0u64;
         for located in &response.blocks {
@@ -328,6 +395,28 @@ impl FileSystem {
                 strata_core::checksum::crc32c_combine(crc, block_crc, block.length)
             };
             length += block.length;
+        }
+        Ok(FileChecksum {
+            crc32c: crc,
+            length,
+        })
+    }
+
+    /// The checksum of an erasure-coded file, computed over its bytes as they are read: a
+    /// worker holds cells of many stripes, so no single internal block's checksum covers a
+    /// contiguous run of the file.
+    async fn streamed_checksum(&self, path: &str) -> Result<FileChecksum> {
+        let mut reader = self.open(path).await?;
+        let mut crc = 0u32;
+        let mut length = 0u64;
+        while let Some(chunk) = reader.next_chunk().await? {
+            let chunk_crc = strata_core::checksum::crc32c(&chunk);
+            crc = if length == 0 {
+                chunk_crc
+            } else {
+                strata_core::checksum::crc32c_combine(crc, chunk_crc, chunk.len() as u64)
+            };
+            length += chunk.len() as u64;
         }
         Ok(FileChecksum {
             crc32c: crc,
@@ -372,6 +461,121 @@ impl FileSystem {
             block: block.id.to_string(),
             reason: last.map_or_else(|| "no replica is known".to_string(), |e| e.to_string()),
         })
+    }
+
+    /// Every erasure coding policy the cluster knows.
+    pub async fn ec_policies(&self) -> Result<Vec<EcPolicyInfo>> {
+        Ok(call!(self.inner.master, client, list_ec_policies(Empty {}))?.policies)
+    }
+
+    /// Adds a policy such as `RS-6-3-256k` (a codec, data and parity units, a cell size).
+    pub async fn add_ec_policy(&self, name: &str) -> Result<EcPolicyInfo> {
+        let request = AddEcPolicyRequest {
+            name: name.to_string(),
+        };
+        call!(self.inner.master, client, add_ec_policy(request))
+    }
+
+    /// Sets the erasure coding policy of a directory (`REPLICATION` forces replication
+    /// beneath; an empty name inherits again).
+    pub async fn set_ec_policy(&self, path: &str, policy: &str) -> Result<()> {
+        let request = SetEcPolicyRequest {
+            path: parse(path)?.to_string(),
+            policy: policy.to_string(),
+        };
+        call!(self.inner.master, client, set_ec_policy(request)).map(|_| ())
+    }
+
+    /// The policy files created at `path` get, and where it is set (empty: the default).
+    pub async fn get_ec_policy(&self, path: &str) -> Result<GetEcPolicyResponse> {
+        let request = GetEcPolicyRequest {
+            path: parse(path)?.to_string(),
+        };
+        call!(self.inner.master, client, get_ec_policy(request))
+    }
+
+    /// Rewrites a file into another layout and puts it in place of the original in one step:
+    /// `layout` is a policy name, `REPLICATION`, or empty for its directory's policy. Readers
+    /// see the old file or the new one, never a mix; the old layout's space is freed.
+    pub async fn convert(&self, path: &str, layout: &str) -> Result<FileStatus> {
+        let original = self.stat(path).await?;
+        if is_directory(&original) {
+            return Err(Error::IsADirectory {
+                path: path.to_string(),
+            });
+        }
+        if original.under_construction {
+            return Err(Error::InvalidOperation {
+                path: path.to_string(),
+                reason: "the file is open for writing".to_string(),
+            });
+        }
+        let parsed = parse(path)?;
+        let parent = parsed.parent().unwrap_or_else(StrataPath::root);
+        let target = if layout.is_empty() {
+            self.get_ec_policy(parent.as_str()).await?.policy
+        } else {
+            layout.to_string()
+        };
+        let current = if original.ec_policy.is_empty() {
+            REPLICATION
+        } else {
+            original.ec_policy.as_str()
+        };
+        if current == target {
+            return Ok(original);
+        }
+        let temporary = parent
+            .join(&format!(
+                ".{}.strata-converting-{}",
+                parsed.name(),
+                self.inner.client_name
+            ))
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let temporary = temporary.as_str();
+        let copied = self
+            .copy_into_layout(path, temporary, &original, &target)
+            .await;
+        if let Err(e) = copied {
+            let _ = self.delete(temporary, false).await;
+            return Err(e);
+        }
+        self.replace(temporary, path).await?;
+        self.stat(path).await
+    }
+
+    async fn copy_into_layout(
+        &self,
+        source: &str,
+        temporary: &str,
+        original: &FileStatus,
+        target: &str,
+    ) -> Result<()> {
+        // The master rounds the block size down to whole cells for a striped layout.
+        let options = CreateOptions {
+            overwrite: true,
+            block_size: original.block_size,
+            mode: original.mode,
+            ec_policy: target.to_string(),
+            ..Default::default()
+        };
+        let mut reader = self.open(source).await?;
+        let mut writer = self.create(temporary, options).await?;
+        while let Some(chunk) = reader.next_chunk().await? {
+            writer.write(&chunk).await?;
+        }
+        writer.close().await?;
+        let now = self.stat(source).await?;
+        if now.length != original.length || now.modification_time != original.modification_time {
+            return Err(Error::InvalidOperation {
+                path: source.to_string(),
+                reason: "the file changed while it was converted".to_string(),
+            });
+        }
+        self.set_owner(temporary, &original.owner, &original.group)
+            .await?;
+        self.set_times(temporary, original.modification_time, original.access_time)
+            .await
     }
 
     /// The cluster report.

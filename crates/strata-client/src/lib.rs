@@ -2,7 +2,6 @@
 //! over gRPC; file data goes straight to workers over the framed TCP data plane, written
 //! through replica pipelines and read from the nearest replica with failover.
 
-mod block_stream;
 mod filesystem;
 mod lease;
 pub mod master;

@@ -68,7 +68,7 @@ impl Cluster {
         } else {
             ReplicaState::Finalized
         };
-        let Some((_, _, record)) = ns.block_record(block) else {
+        let Some(record) = ns.expected_replica(block) else {
             self.enqueue_delete(
                 worker,
                 ExtendedBlock {
@@ -120,7 +120,22 @@ impl Cluster {
     /// Forgets the blocks (of deleted or overwritten files) and asks their holders to delete
     /// them.
     pub fn invalidate(&mut self, blocks: &[ExtendedBlock]) {
-        for block in blocks {
+        // A block group stands for all its internal blocks.
+        let expanded: Vec<ExtendedBlock> = blocks
+            .iter()
+            .flat_map(|b| {
+                let units = if b.id.is_striped() {
+                    BlockId::GROUP_STRIDE as usize
+                } else {
+                    1
+                };
+                (0..units).map(move |i| ExtendedBlock {
+                    id: b.id.internal(i),
+                    ..*b
+                })
+            })
+            .collect();
+        for block in &expanded {
             for replica in self.blocks.remove_block(block.id) {
                 self.enqueue_delete(
                     replica.worker,
@@ -214,25 +229,37 @@ impl Cluster {
             .collect()
     }
 
-    /// Counts finished blocks and those with at least one good reported replica, for safe mode.
+    /// Counts finished blocks and those readable from reported replicas (a block group needs
+    /// its data-unit count of internal blocks), for safe mode.
     pub fn reported_blocks(&self, ns: &Namespace) -> (u64, u64) {
         let mut reported = 0;
         let mut total = 0;
         for (block, _) in ns.blocks() {
-            let Some((_, _, record)) = ns.block_record(block) else {
+            let Some((_, file, record)) = ns.block_record(block) else {
                 continue;
             };
             if !record.complete {
                 continue;
             }
             total += 1;
-            let good = self.blocks.replicas(block).iter().any(|r| {
-                !r.corrupt
-                    && r.state == ReplicaState::Finalized
-                    && r.generation >= record.generation
-                    && self.workers.is_alive(r.worker)
-            });
-            if good {
+            let good = |id: BlockId| {
+                self.blocks.replicas(id).iter().any(|r| {
+                    !r.corrupt
+                        && r.state == ReplicaState::Finalized
+                        && r.generation >= record.generation
+                        && self.workers.is_alive(r.worker)
+                })
+            };
+            let readable = match ns.file_policy(file) {
+                Some(policy) => {
+                    (0..policy.units())
+                        .filter(|i| good(block.internal(*i)))
+                        .count()
+                        >= policy.data
+                }
+                None => good(block),
+            };
+            if readable {
                 reported += 1;
             }
         }

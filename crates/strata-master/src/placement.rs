@@ -5,7 +5,7 @@
 
 use crate::workers::WorkerIdx;
 use rand::Rng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 
 /// A worker that could take a replica.
 #[derive(Debug, Clone)]
@@ -92,6 +92,43 @@ pub fn choose_targets(
         });
     }
     result
+}
+
+/// Chooses `count` workers for the internal blocks of a block group: all different, spread
+/// over racks as evenly as the racks allow (each pick from the rack holding the fewest so far),
+/// lightly loaded ones first within a rack.
+pub fn choose_spread(
+    candidates: &[Candidate],
+    count: usize,
+    excluded: &[WorkerIdx],
+    block_size: u64,
+    rng: &mut impl Rng,
+) -> Vec<WorkerIdx> {
+    let mut eligible: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.remaining >= block_size && !excluded.contains(&c.idx))
+        .collect();
+    eligible.shuffle(rng);
+    eligible.sort_by_key(|c| c.load);
+    let mut per_rack: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut chosen = Vec::with_capacity(count);
+    while chosen.len() < count {
+        let Some(pos) = (0..eligible.len())
+            .filter(|&i| !chosen.contains(&eligible[i].idx))
+            .min_by_key(|&i| {
+                per_rack
+                    .get(eligible[i].rack.as_str())
+                    .copied()
+                    .unwrap_or(0)
+            })
+        else {
+            break;
+        };
+        let pick = eligible[pos];
+        *per_rack.entry(pick.rack.as_str()).or_default() += 1;
+        chosen.push(pick.idx);
+    }
+    chosen
 }
 
 /// A random candidate matching `wanted`, preferring those whose load is at most twice the
@@ -189,6 +226,31 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn block_groups_spread_evenly_over_racks(
+            racks in proptest::collection::vec(1usize..6, 1..5),
+            count in 1usize..15,
+            seed in any::<u64>(),
+        ) {
+            let c = cluster(&racks);
+            let mut rng = StdRng::seed_from_u64(seed);
+            let t = choose_spread(&c, count, &[], 1, &mut rng);
+            prop_assert_eq!(t.len(), count.min(c.len()));
+            let mut unique = t.clone();
+            unique.sort();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), t.len());
+            // No rack gets a second worker while another rack with room has none more.
+            let per_rack = |r: usize| t.iter().filter(|w| rack_of(&c, **w) == format!("/rack{r}")).count();
+            for (a, size_a) in racks.iter().enumerate() {
+                for b in 0..racks.len() {
+                    if per_rack(a) < *size_a {
+                        prop_assert!(per_rack(b) <= per_rack(a) + 1, "racks {:?} got {:?}", racks, t);
+                    }
+                }
+            }
+        }
+
         #[test]
         fn never_two_on_one_worker_and_graceful(
             racks in proptest::collection::vec(1usize..4, 1..4),

@@ -2,6 +2,7 @@
 //! their codec (`frame`), the master's journal records (`journal`), and the conversions that
 //! carry typed errors across the wire (`status`).
 
+pub mod block_io;
 pub mod frame;
 pub mod net;
 pub mod status;

@@ -171,6 +171,16 @@ impl ProcessCluster {
             .unwrap_or_default()
     }
 
+    /// Number of worker slots (running or killed).
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The slot of the worker with persistent id `id`.
+    pub fn worker_slot(&self, id: &str) -> Option<usize> {
+        (0..self.workers.len()).find(|i| self.worker_id(*i) == id)
+    }
+
     /// A client configuration for this cluster.
     pub fn client_config(&self) -> ClientConfig {
         let mut config = self.options.config.client.clone();

@@ -1,7 +1,7 @@
 //! Carrying out the master's commands: copy a replica, delete replicas, lead a recovery.
 
 use crate::context::WorkerContext;
-use crate::{recovery, transfer};
+use crate::{reconstruct, recovery, transfer};
 use std::sync::Arc;
 use strata_core::ExtendedBlock;
 use strata_proto::rpc::{ReportedBlock, WorkerCommand, worker_command::Command};
@@ -59,6 +59,13 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                 }
                 for block in kept {
                     ctx.master.block_received(&ctx.id, block).await;
+                }
+            }
+            Command::Reconstruct(r) => {
+                let group = r.group.as_ref().map(|b| b.id).unwrap_or_default();
+                match reconstruct::run(&ctx, r).await {
+                    Ok(()) => tracing::info!(group, "reconstruction finished"),
+                    Err(e) => tracing::warn!(group, error = %e, "reconstruction failed"),
                 }
             }
             Command::Recover(r) => {

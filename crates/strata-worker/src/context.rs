@@ -2,7 +2,7 @@
 
 use crate::master_link::MasterLink;
 use crate::store::BlockStore;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use strata_core::config::WorkerConfig;
 
 /// Shared worker state.
@@ -18,6 +18,8 @@ pub struct WorkerContext {
     pub config: WorkerConfig,
     /// Data-plane operations in progress (reported as load).
     active: AtomicU32,
+    /// Block bytes sent to readers since start.
+    served: AtomicU64,
 }
 
 impl WorkerContext {
@@ -34,6 +36,7 @@ impl WorkerContext {
             master,
             config,
             active: AtomicU32::new(0),
+            served: AtomicU64::new(0),
         }
     }
 
@@ -43,6 +46,16 @@ impl WorkerContext {
         OperationGuard {
             counter: &self.active,
         }
+    }
+
+    /// Adds `bytes` sent to a reader.
+    pub fn count_served(&self, bytes: u64) {
+        self.served.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Block bytes sent to readers since the worker started.
+    pub fn bytes_served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
     }
 
     /// Operations in progress.

@@ -60,29 +60,24 @@ pub async fn handle<W: AsyncWrite + Unpin>(
         ..Default::default()
     };
     write_frame(out, &response, &[]).await?;
-    send_packets(&reader, start, end, out, false).await
+    send_packets(ctx, &reader, start, end, out).await
 }
 
 /// Sends `[start, end)` of a replica (`start` on a chunk boundary) as packets numbered from 0
-/// with their stored checksums, then the empty last packet. With `verify` every run is checked
-/// against its checksums first, so a damaged replica is never passed on.
-pub async fn send_packets<W: AsyncWrite + Unpin>(
+/// with their stored checksums (the reader verifies them), then the empty last packet.
+async fn send_packets<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
     reader: &ReplicaReader,
     start: u64,
     end: u64,
     out: &mut W,
-    verify: bool,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(READ_PACKET as usize);
     let mut pos = start;
     let mut seqno = 0;
     while pos < end {
         let n = (end - pos).min(READ_PACKET) as usize;
-        let crcs = if verify {
-            reader.read_verified(pos, n, &mut buf)?
-        } else {
-            reader.read_chunks(pos, n, &mut buf)?
-        };
+        let crcs = reader.read_chunks(pos, n, &mut buf)?;
         let packet = Packet {
             seqno,
             offset: pos,
@@ -91,6 +86,7 @@ pub async fn send_packets<W: AsyncWrite + Unpin>(
             data_length: n as u32,
         };
         write_frame(out, &packet, &buf).await?;
+        ctx.count_served(n as u64);
         pos += n as u64;
         seqno += 1;
     }

@@ -6,6 +6,7 @@
 use crate::context::WorkerContext;
 use crate::write_block::failure;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
+use strata_ec::{EcPolicy, StripeGeometry};
 use strata_proto::data::{RecoveryFinalize, RecoveryQuery, Request, Response, Status, request};
 use strata_proto::frame::{read_header, write_frame};
 use strata_proto::net::{connect, within};
@@ -77,6 +78,29 @@ async fn ask(ctx: &WorkerContext, peer: &WorkerAddress, op: request::Op) -> Resu
     Ok(response)
 }
 
+/// One holder of a replica taking part in a recovery.
+struct Holder {
+    peer: WorkerAddress,
+    /// The replica it holds (an internal block for a block group).
+    block: BlockId,
+    /// The internal block's index in its group (0 for a replicated block).
+    index: usize,
+    length: u64,
+}
+
+/// The block's agreed length: for a replicated block the shortest replica; for a block group
+/// the whole stripes that at least `data` internal blocks hold.
+fn agree(holders: &[Holder], geometry: Option<&StripeGeometry>) -> u64 {
+    match geometry {
+        None => holders.iter().map(|h| h.length).min().unwrap_or(0),
+        Some(g) => {
+            let mut stripes: Vec<u64> = holders.iter().map(|h| h.length / g.cell).collect();
+            stripes.sort_unstable_by(|a, b| b.cmp(a));
+            stripes.get(g.data - 1).copied().unwrap_or(0) * g.stripe_size()
+        }
+    }
+}
+
 /// Runs a recovery as primary.
 pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result<()> {
     let block = command
@@ -84,17 +108,26 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
         .as_ref()
         .map(ExtendedBlock::from)
         .ok_or_else(|| Error::Protocol("recover command without a block".to_string()))?;
+    let policy = if command.policy.is_empty() {
+        None
+    } else {
+        Some(EcPolicy::parse(&command.policy).map_err(|e| Error::InvalidArgument(e.to_string()))?)
+    };
     let mut holders = Vec::new();
-    for peer in &command.replicas {
+    for (i, peer) in command.replicas.iter().enumerate() {
+        let index = command.indices.get(i).copied().unwrap_or(0) as usize;
+        let id = if policy.is_some() {
+            block.id.internal(index)
+        } else {
+            block.id
+        };
         let answer = if peer.id == ctx.id {
-            ctx.store.info(block.id).map(|i| (i.length, i.generation))
+            ctx.store.info(id).map(|i| (i.length, i.generation))
         } else {
             ask(
                 ctx,
                 peer,
-                request::Op::RecoveryQuery(RecoveryQuery {
-                    block_id: block.id.0,
-                }),
+                request::Op::RecoveryQuery(RecoveryQuery { block_id: id.0 }),
             )
             .await
             .ok()
@@ -104,46 +137,57 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
             Some((length, generation))
                 if generation >= block.generation && generation < command.new_generation =>
             {
-                holders.push((peer.clone(), length));
+                holders.push(Holder {
+                    peer: peer.clone(),
+                    block: id,
+                    index,
+                    length,
+                });
             }
             _ => {
-                tracing::info!(block = %block.id, peer = %peer.id, "replica holder left out of recovery")
+                tracing::info!(block = %id, peer = %peer.id, "replica holder left out of recovery")
             }
         }
     }
-    let Some(length) = holders.iter().map(|(_, l)| *l).min() else {
+    if holders.is_empty() || policy.is_some_and(|p| holders.len() < p.data) {
         return Err(Error::BlockUnavailable {
             path: String::new(),
             block: block.id.to_string(),
-            reason: "no replica holder answered the recovery".to_string(),
+            reason: "too few replica holders answered the recovery".to_string(),
         });
-    };
+    }
+    let geometry = policy.as_ref().map(StripeGeometry::new);
+    let length = agree(&holders, geometry.as_ref());
     let mut finalized = Vec::new();
-    for (peer, _) in &holders {
-        let done = if peer.id == ctx.id {
+    for holder in &holders {
+        let target = geometry.map_or(length, |g| g.internal_length(length, holder.index));
+        if holder.length < target {
+            continue;
+        }
+        let done = if holder.peer.id == ctx.id {
             match ctx
                 .store
-                .recover_to(block.id, command.new_generation, length)
+                .recover_to(holder.block, command.new_generation, target)
             {
                 Ok(reported) => {
                     ctx.master.block_received(&ctx.id, reported).await;
                     true
                 }
                 Err(e) => {
-                    tracing::warn!(block = %block.id, error = %e, "local recovery failed");
+                    tracing::warn!(block = %holder.block, error = %e, "local recovery failed");
                     false
                 }
             }
         } else {
             let op = request::Op::RecoveryFinalize(RecoveryFinalize {
-                block_id: block.id.0,
+                block_id: holder.block.0,
                 new_generation: command.new_generation,
-                length,
+                length: target,
             });
-            ask(ctx, peer, op).await.is_ok()
+            ask(ctx, &holder.peer, op).await.is_ok()
         };
         if done {
-            finalized.push(peer.id.clone());
+            finalized.push(holder.peer.id.clone());
         }
     }
     if finalized.is_empty() {

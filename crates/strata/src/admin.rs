@@ -181,6 +181,7 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
             "files": s.files, "directories": s.directories, "blocks": s.blocks,
             "under_replicated_blocks": s.under_replicated, "missing_blocks": s.missing,
             "corrupt_blocks": s.corrupt, "pending_deletion_blocks": s.pending_deletion,
+            "file_bytes": s.file_bytes,
             "live_workers": s.live_workers, "dead_workers": s.dead_workers,
             "decommissioning_workers": s.decommissioning_workers,
             "decommissioned_workers": s.decommissioned_workers, "workers": workers,
@@ -198,6 +199,16 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
     println!(
         "Files {}   Directories {}   Blocks {}",
         s.files, s.directories, s.blocks
+    );
+    println!(
+        "Stored {} for {} of file data ({:.2} bytes stored per byte)",
+        size(s.used, true),
+        size(s.file_bytes, true),
+        if s.file_bytes == 0 {
+            0.0
+        } else {
+            s.used as f64 / s.file_bytes as f64
+        }
     );
     println!(
         "Under-replicated blocks {}   Missing blocks {}   Corrupt blocks {}   Pending deletion {}",
@@ -244,6 +255,8 @@ fn health_name(health: i32) -> &'static str {
         Ok(BlockHealth::Missing) => "MISSING",
         Ok(BlockHealth::Corrupt) => "CORRUPT",
         Ok(BlockHealth::UnderConstruction) => "UNDER-CONSTRUCTION",
+        Ok(BlockHealth::Degraded) => "DEGRADED",
+        Ok(BlockHealth::Unrecoverable) => "UNRECOVERABLE",
         Err(_) => "UNKNOWN",
     }
 }
@@ -255,8 +268,11 @@ fn addresses(list: &[WorkerAddress]) -> Vec<String> {
 }
 
 fn verdict(summary: &FsckSummary) -> &'static str {
-    if summary.missing_blocks > 0 || summary.corrupt_blocks > 0 {
+    if summary.missing_blocks > 0 || summary.corrupt_blocks > 0 || summary.unrecoverable_groups > 0
+    {
         "CORRUPT"
+    } else if summary.degraded_groups > 0 {
+        "DEGRADED"
     } else if summary.under_replicated_blocks > 0 {
         "UNDER-REPLICATED"
     } else {
@@ -273,10 +289,12 @@ fn file_json(f: &FsckFile) -> Value {
             json!({"block": format!("blk_{}_{}", block.id, block.generation), "length": block.length,
                 "health": health_name(b.health), "expected_replicas": b.expected_replicas,
                 "live": addresses(&b.live), "decommissioning": addresses(&b.decommissioning),
-                "corrupt": addresses(&b.corrupt)})
+                "corrupt": addresses(&b.corrupt), "ec_policy": b.ec_policy,
+                "live_indices": b.live_indices, "missing_units": b.missing_units})
         })
         .collect();
     json!({"path": f.path, "length": f.length, "replication": f.replication,
+        "ec_policy": f.ec_policy,
         "under_construction": f.under_construction, "blocks": blocks})
 }
 
@@ -305,6 +323,8 @@ async fn fsck(
                 "under_replicated_blocks": summary.under_replicated_blocks,
                 "missing_blocks": summary.missing_blocks, "corrupt_blocks": summary.corrupt_blocks,
                 "under_construction_blocks": summary.under_construction_blocks,
+                "degraded_groups": summary.degraded_groups,
+                "unrecoverable_groups": summary.unrecoverable_groups,
                 "live_workers": summary.live_workers, "racks": summary.racks},
         }));
         return Ok(code);
@@ -319,12 +339,15 @@ async fn fsck(
             continue;
         }
         let status = if troubled { "PROBLEM" } else { "OK" };
+        let layout = if f.ec_policy.is_empty() {
+            format!("replication {}, {} block(s)", f.replication, f.blocks.len())
+        } else {
+            format!("{}, {} block group(s)", f.ec_policy, f.blocks.len())
+        };
         println!(
-            "{} {} bytes, replication {}, {} block(s){}: {status}",
+            "{} {} bytes, {layout}{}: {status}",
             f.path,
             f.length,
-            f.replication,
-            f.blocks.len(),
             if f.under_construction {
                 ", open for writing"
             } else {
@@ -337,22 +360,48 @@ async fn fsck(
                 continue;
             }
             let block = b.block.unwrap_or_default();
-            let mut line = format!(
-                " {i}. blk_{}_{} len={} live={}/{} {}",
-                block.id,
-                block.generation,
-                block.length,
-                b.live.len(),
-                b.expected_replicas,
-                health_name(b.health)
-            );
+            let mut line = if b.ec_policy.is_empty() {
+                format!(
+                    " {i}. blk_{}_{} len={} live={}/{} {}",
+                    block.id,
+                    block.generation,
+                    block.length,
+                    b.live.len(),
+                    b.expected_replicas,
+                    health_name(b.health)
+                )
+            } else {
+                format!(
+                    " {i}. group blk_{}_{} {} len={} units={}/{} {}{}",
+                    block.id,
+                    block.generation,
+                    b.ec_policy,
+                    block.length,
+                    b.expected_replicas - b.missing_units,
+                    b.expected_replicas,
+                    health_name(b.health),
+                    if b.missing_units > 0 {
+                        format!(" ({} missing)", b.missing_units)
+                    } else {
+                        String::new()
+                    }
+                )
+            };
             if !b.decommissioning.is_empty() {
                 line.push_str(&format!(" decommissioning={}", b.decommissioning.len()));
             }
             if !b.corrupt.is_empty() {
                 line.push_str(&format!(" corrupt={}", b.corrupt.len()));
             }
-            if show_locations {
+            if show_locations && !b.ec_policy.is_empty() {
+                let units: Vec<String> = b
+                    .live_indices
+                    .iter()
+                    .zip(addresses(&b.live))
+                    .map(|(i, a)| format!("#{i} {a}"))
+                    .collect();
+                line.push_str(&format!(" [{}]", units.join(", ")));
+            } else if show_locations {
                 line.push_str(&format!(" [{}]", addresses(&b.live).join(", ")));
                 if !b.corrupt.is_empty() {
                     line.push_str(&format!(" corrupt:[{}]", addresses(&b.corrupt).join(", ")));
@@ -377,6 +426,11 @@ async fn fsck(
     println!(
         " Blocks being written:      {}",
         summary.under_construction_blocks
+    );
+    println!(" Degraded block groups:     {}", summary.degraded_groups);
+    println!(
+        " Unrecoverable groups:      {}",
+        summary.unrecoverable_groups
     );
     println!(" Live workers:              {}", summary.live_workers);
     println!(" Racks:                     {}", summary.racks);

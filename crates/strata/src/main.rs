@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod ec;
 mod fs;
 mod local;
 mod output;
@@ -38,13 +39,26 @@ enum Command {
     Fs(fs::FsArgs),
     /// Cluster administration (report, fsck, decommission, safemode).
     Admin(admin::AdminArgs),
+    /// Erasure coding policies (list, set, get, unset, convert, add-policy).
+    Ec(ec::EcArgs),
     /// Measure throughput and metadata speed against a running cluster.
     Bench(bench::BenchArgs),
     /// Print the configuration in effect (defaults, the --config file, overrides) as TOML.
     Config,
 }
 
+/// Lets a closed pipe end the process quietly, as it does for `ls | head`: Rust ignores
+/// SIGPIPE by default, which turns every later print into a panic.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any thread starts; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let server = matches!(
         cli.command,
@@ -80,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => roles::run_worker(settings, args).await,
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
+        Command::Ec(args) => ec::run(settings, args).await,
         Command::Bench(args) => bench::run(settings, args).await,
         Command::Config => {
             print!("{}", settings.config.to_toml());

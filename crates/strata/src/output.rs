@@ -37,6 +37,7 @@ pub fn status_json(status: &FileStatus) -> Value {
         "type": if is_directory(status) { "DIRECTORY" } else { "FILE" },
         "length": status.length,
         "replication": status.replication,
+        "ec_policy": status.ec_policy,
         "block_size": status.block_size,
         "block_count": status.block_count,
         "owner": status.owner,

@@ -3,7 +3,9 @@
 
 mod health;
 mod map;
+mod queue;
 pub mod replication;
+mod striped;
 
-pub use health::{BlockStatus, classify};
+pub use health::{BlockStatus, GroupStatus, UnitStatus, classify, classify_group};
 pub use map::{BlockMap, Replica, ReplicaState};

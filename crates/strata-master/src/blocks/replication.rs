@@ -1,169 +1,33 @@
-//! The replication monitor: finds blocks with too few, too many or damaged replicas and
-//! schedules copies and deletions, fewest live replicas first, throttled per source worker.
+//! The replication monitor: finds blocks with too few, too many or damaged replicas (and block
+//! groups with lost internal blocks) and schedules copies, reconstructions and deletions,
+//! least redundant first, throttled per worker.
 
-use super::health::{BlockStatus, classify};
+use super::health::classify;
 use super::map::Replica;
+use super::queue::PendingTransfer;
+use super::striped::examine_group;
 use crate::cluster::Cluster;
 use crate::namespace::Namespace;
-use crate::placement::{Placed, choose_targets};
+use crate::placement::{Placed, choose_spread, choose_targets};
 use crate::workers::{AdminState, WorkerIdx, WorkerRegistry};
 use rand::Rng;
-use std::collections::{HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use strata_core::{BlockId, ExtendedBlock};
-use strata_proto::rpc::{TransferCommand, WorkerCommand, worker_command};
+use strata_ec::EcPolicy;
+use strata_proto::rpc::{ReconstructCommand, TransferCommand, WorkerCommand, worker_command};
+
+pub use super::queue::ReplicationQueue;
 
 /// Most blocks examined in one pass (the rest wait for the next).
 const MAX_BLOCKS_PER_PASS: usize = 20_000;
 /// How often every block of the namespace is looked at, as a safety net.
 const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(60);
 
-/// A copy scheduled but not yet confirmed by the targets' reports.
-#[derive(Debug, Clone)]
-struct PendingTransfer {
-    source: WorkerIdx,
-    targets: Vec<WorkerIdx>,
-    deadline: Instant,
-}
-
-/// Blocks waiting to be examined and copies in flight.
-#[derive(Debug, Default)]
-pub struct ReplicationQueue {
-    needs_check: HashSet<BlockId>,
-    pending: HashMap<BlockId, Vec<PendingTransfer>>,
-    /// Damaged replicas whose deletion was ordered and not yet confirmed; their workers stay
-    /// out of placement for the block until then.
-    invalidating: HashSet<(BlockId, WorkerIdx)>,
-    last_full_scan: Option<Instant>,
-    /// Copies scheduled since start.
-    pub scheduled_transfers: u64,
-    /// Replica deletions scheduled since start (excess and corrupt).
-    pub scheduled_deletions: u64,
-}
-
-impl ReplicationQueue {
-    /// Queues a block for examination.
-    pub fn mark(&mut self, block: BlockId) {
-        self.needs_check.insert(block);
-    }
-
-    /// Queues many blocks for examination.
-    pub fn mark_all(&mut self, blocks: impl IntoIterator<Item = BlockId>) {
-        self.needs_check.extend(blocks);
-    }
-
-    /// Copies in flight.
-    pub fn pending_transfers(&self) -> usize {
-        self.pending.values().map(Vec::len).sum()
-    }
-
-    /// Workers a copy of `block` is on its way to.
-    fn pending_targets(&self, block: BlockId) -> impl Iterator<Item = WorkerIdx> + '_ {
-        self.pending
-            .get(&block)
-            .into_iter()
-            .flatten()
-            .flat_map(|p| p.targets.iter().copied())
-    }
-
-    /// Blocks waiting to be examined.
-    pub fn queued(&self) -> usize {
-        self.needs_check.len()
-    }
-
-    /// A replica of `block` arrived on `worker`: a copy to it is done.
-    pub fn replica_arrived(
-        &mut self,
-        block: BlockId,
-        worker: WorkerIdx,
-        workers: &mut WorkerRegistry,
-    ) {
-        let Some(list) = self.pending.get_mut(&block) else {
-            return;
-        };
-        for pending in list.iter_mut() {
-            pending.targets.retain(|t| *t != worker);
-            if pending.targets.is_empty() {
-                release(workers, pending.source);
-            }
-        }
-        list.retain(|p| !p.targets.is_empty());
-        if list.is_empty() {
-            self.pending.remove(&block);
-        }
-    }
-
-    /// A worker confirmed it deleted its replica of `block`, or reported a good one in its
-    /// place: an ordered deletion is settled.
-    pub fn invalidation_settled(&mut self, block: BlockId, worker: WorkerIdx) {
-        self.invalidating.remove(&(block, worker));
-    }
-
-    /// A block no longer exists: drop any copy of it in flight.
-    pub fn forget(&mut self, block: BlockId, workers: &mut WorkerRegistry) {
-        self.needs_check.remove(&block);
-        for p in self.pending.remove(&block).unwrap_or_default() {
-            release(workers, p.source);
-        }
-    }
-
-    /// A worker is gone: copies from or to it will not finish.
-    pub fn worker_lost(&mut self, idx: WorkerIdx, workers: &mut WorkerRegistry) {
-        self.invalidating.retain(|(_, w)| *w != idx);
-        self.cancel(workers, |p| p.source == idx || p.targets.contains(&idx));
-    }
-
-    /// A source found its own replica of `block` damaged: its copy will not finish.
-    pub fn source_failed(
-        &mut self,
-        block: BlockId,
-        source: WorkerIdx,
-        workers: &mut WorkerRegistry,
-    ) {
-        if let Some(list) = self.pending.get_mut(&block) {
-            list.retain(|p| {
-                let failed = p.source == source;
-                if failed {
-                    release(workers, p.source);
-                }
-                !failed
-            });
-            if list.is_empty() {
-                self.pending.remove(&block);
-            }
-        }
-        self.needs_check.insert(block);
-    }
-
-    /// Drops the copies matching `doomed` and queues their blocks for another look.
-    fn cancel(&mut self, workers: &mut WorkerRegistry, doomed: impl Fn(&PendingTransfer) -> bool) {
-        let mut affected = Vec::new();
-        for (block, list) in self.pending.iter_mut() {
-            list.retain(|p| {
-                if doomed(p) {
-                    release(workers, p.source);
-                    affected.push(*block);
-                    false
-                } else {
-                    true
-                }
-            });
-        }
-        self.pending.retain(|_, list| !list.is_empty());
-        self.needs_check.extend(affected);
-    }
-}
-
-fn release(workers: &mut WorkerRegistry, source: WorkerIdx) {
-    if let Some(w) = workers.get_mut(source) {
-        w.transfers_in_flight = w.transfers_in_flight.saturating_sub(1);
-    }
-}
-
 /// Settings of one monitor pass.
 #[derive(Debug, Clone, Copy)]
 pub struct PassSettings {
-    /// Copies one worker may be sending at once.
+    /// Copies one worker may be sending (or reconstructions running) at once.
     pub max_streams: u32,
     /// How long a scheduled copy may take before it is scheduled again.
     pub pending_timeout: Duration,
@@ -174,17 +38,54 @@ pub struct PassSettings {
 pub struct PassReport {
     /// Copies scheduled.
     pub transfers: usize,
+    /// Reconstructions scheduled.
+    pub reconstructions: usize,
     /// Replica deletions scheduled.
     pub deletions: usize,
     /// Workers whose decommission finished.
     pub decommissioned: usize,
 }
 
-struct Work {
-    block: BlockId,
-    extended: ExtendedBlock,
-    status: BlockStatus,
-    missing: usize,
+/// Copy a block (or one internal block) from a good replica to `missing` more workers.
+#[derive(Debug)]
+pub(super) struct CopyWork {
+    pub(super) block: ExtendedBlock,
+    /// Holders to copy from, in order of preference.
+    pub(super) sources: Vec<WorkerIdx>,
+    /// Good replicas already placed (the rack rule continues from them).
+    pub(super) placed: Vec<Placed>,
+    /// Workers that must not get the copy.
+    pub(super) excluded: Vec<WorkerIdx>,
+    pub(super) missing: usize,
+    /// Spread over racks like a block group's internal blocks instead of the replica rule.
+    pub(super) spread: bool,
+}
+
+/// Rebuild lost internal blocks of a block group from others.
+#[derive(Debug)]
+pub(super) struct ReconstructWork {
+    pub(super) group: ExtendedBlock,
+    pub(super) policy: EcPolicy,
+    /// `data` good internal blocks: (index, holder).
+    pub(super) sources: Vec<(usize, WorkerIdx)>,
+    pub(super) missing: Vec<usize>,
+    /// Workers holding any internal block of the group.
+    pub(super) excluded: Vec<WorkerIdx>,
+}
+
+/// What a block needs, with how many more losses it can survive (smallest first).
+#[derive(Debug)]
+pub(super) enum Work {
+    Copy(CopyWork, usize),
+    Reconstruct(ReconstructWork, usize),
+}
+
+impl Work {
+    fn margin(&self) -> usize {
+        match self {
+            Work::Copy(_, m) | Work::Reconstruct(_, m) => *m,
+        }
+    }
 }
 
 /// One pass of the monitor over the blocks queued for examination.
@@ -215,17 +116,23 @@ pub fn run_pass(
         .take(MAX_BLOCKS_PER_PASS)
         .copied()
         .collect();
+    for block in &batch {
+        cluster.replication.needs_check.remove(block);
+    }
+    // Internal blocks stand for their group, examined once.
+    let blocks: BTreeSet<BlockId> = batch.into_iter().map(BlockId::group).collect();
     let mut work = Vec::new();
-    for block in batch {
-        cluster.replication.needs_check.remove(&block);
-        if let Some(w) = examine(ns, cluster, block, &mut report) {
+    for block in blocks {
+        if block.is_striped() {
+            examine_group(ns, cluster, block, &mut report, &mut work);
+        } else if let Some(w) = examine(ns, cluster, block, &mut report) {
             work.push(w);
         }
     }
-    work.sort_by_key(|w| w.status.live.len());
-    schedule_copies(cluster, work, settings, now, rng, &mut report);
+    work.sort_by_key(Work::margin);
+    schedule(cluster, work, settings, now, rng, &mut report);
     report.decommissioned = finish_decommissions(ns, cluster);
-    cluster.replication.scheduled_transfers += report.transfers as u64;
+    cluster.replication.scheduled_transfers += (report.transfers + report.reconstructions) as u64;
     cluster.replication.scheduled_deletions += report.deletions as u64;
     report
 }
@@ -239,13 +146,13 @@ fn expire_pending(cluster: &mut Cluster, now: Instant) {
         .map(|(b, _)| *b)
         .collect();
     for block in &expired {
-        tracing::warn!(%block, "re-replication timed out; scheduling it again");
+        tracing::warn!(%block, "copy or reconstruction timed out; scheduling it again");
     }
     let replication = &mut cluster.replication;
     replication.cancel(&mut cluster.workers, |p| p.deadline <= now);
 }
 
-/// Decides what a block needs: deletions happen at once, copies are returned as work.
+/// Decides what a replicated block needs: deletions happen at once, copies are returned.
 fn examine(
     ns: &Namespace,
     cluster: &mut Cluster,
@@ -304,15 +211,36 @@ fn examine(
         }
     }
     let missing = expected.saturating_sub(status.live.len() + in_flight);
-    if missing > 0 && status.readable() > 0 {
-        return Some(Work {
-            block,
-            extended,
-            status,
-            missing,
-        });
+    if missing == 0 || status.readable() == 0 {
+        return None;
     }
-    None
+    let good = || status.decommissioning.iter().chain(status.live.iter());
+    let placed = good()
+        .filter_map(|r| {
+            Some(Placed {
+                idx: r.worker,
+                rack: cluster.workers.get(r.worker)?.address.rack.clone(),
+            })
+        })
+        .collect();
+    let excluded = cluster
+        .blocks
+        .replicas(block)
+        .iter()
+        .map(|r| r.worker)
+        .chain(cluster.replication.pending_targets(block))
+        .collect();
+    Some(Work::Copy(
+        CopyWork {
+            block: extended,
+            sources: good().map(|r| r.worker).collect(),
+            placed,
+            excluded,
+            missing,
+            spread: false,
+        },
+        status.readable().saturating_sub(1),
+    ))
 }
 
 /// Which live replicas to delete so that `keep` remain: first from racks holding more than
@@ -349,7 +277,22 @@ fn choose_excess(live: &[Replica], keep: usize, workers: &WorkerRegistry) -> Vec
     out
 }
 
-fn schedule_copies(
+/// A source among `holders` that may start another stream, the least busy (decommissioning
+/// workers first, they have nothing else to do).
+fn pick_source(
+    cluster: &Cluster,
+    holders: &[WorkerIdx],
+    settings: PassSettings,
+) -> Option<WorkerIdx> {
+    holders
+        .iter()
+        .filter_map(|w| cluster.workers.get(*w))
+        .filter(|e| e.alive && e.transfers_in_flight < settings.max_streams)
+        .min_by_key(|e| (e.transfers_in_flight, e.admin == AdminState::Normal))
+        .map(|e| e.idx)
+}
+
+fn schedule(
     cluster: &mut Cluster,
     work: Vec<Work>,
     settings: PassSettings,
@@ -358,85 +301,132 @@ fn schedule_copies(
     report: &mut PassReport,
 ) {
     let mut candidates = cluster.placement_candidates();
-    for w in work {
-        let source = w
-            .status
-            .decommissioning
-            .iter()
-            .chain(w.status.live.iter())
-            .filter_map(|r| cluster.workers.get(r.worker))
-            .filter(|e| e.transfers_in_flight < settings.max_streams)
-            .min_by_key(|e| (e.transfers_in_flight, e.admin == AdminState::Normal))
-            .map(|e| e.idx);
-        let Some(source) = source else {
-            cluster.replication.needs_check.insert(w.block);
-            continue;
-        };
-        let existing: Vec<Placed> = w
-            .status
-            .live
-            .iter()
-            .chain(w.status.decommissioning.iter())
-            .filter_map(|r| {
-                Some(Placed {
-                    idx: r.worker,
-                    rack: cluster.workers.get(r.worker)?.address.rack.clone(),
-                })
-            })
-            .collect();
-        let excluded: Vec<WorkerIdx> = cluster
-            .blocks
-            .replicas(w.block)
-            .iter()
-            .map(|r| r.worker)
-            .chain(cluster.replication.pending_targets(w.block))
-            .collect();
-        let targets = choose_targets(
-            &candidates,
-            w.missing,
-            None,
-            &existing,
-            &excluded,
-            w.extended.length,
-            rng,
-        );
-        if targets.is_empty() {
-            cluster.replication.needs_check.insert(w.block);
-            continue;
+    let deadline = now + settings.pending_timeout;
+    for item in work {
+        match item {
+            Work::Copy(w, _) => {
+                let Some(source) = pick_source(cluster, &w.sources, settings) else {
+                    cluster.replication.needs_check.insert(w.block.id);
+                    continue;
+                };
+                let targets = if w.spread {
+                    choose_spread(&candidates, w.missing, &w.excluded, w.block.length, rng)
+                } else {
+                    choose_targets(
+                        &candidates,
+                        w.missing,
+                        None,
+                        &w.placed,
+                        &w.excluded,
+                        w.block.length,
+                        rng,
+                    )
+                };
+                if targets.is_empty() {
+                    cluster.replication.needs_check.insert(w.block.id);
+                    continue;
+                }
+                let addresses = addresses(cluster, &targets);
+                for c in candidates.iter_mut().filter(|c| targets.contains(&c.idx)) {
+                    c.load += 1;
+                }
+                tracing::info!(block = %w.block.id, source = source.0, targets = ?targets, "scheduling a copy");
+                push_command(
+                    cluster,
+                    source,
+                    worker_command::Command::Transfer(TransferCommand {
+                        block: Some(w.block.into()),
+                        targets: addresses,
+                    }),
+                );
+                cluster
+                    .replication
+                    .pending
+                    .entry(w.block.id)
+                    .or_default()
+                    .push(PendingTransfer {
+                        source,
+                        targets,
+                        deadline,
+                    });
+                report.transfers += 1;
+            }
+            Work::Reconstruct(w, _) => {
+                let geometry = strata_ec::StripeGeometry::new(&w.policy);
+                let length = geometry.internal_length(w.group.length, 0);
+                let targets = choose_spread(&candidates, w.missing.len(), &w.excluded, length, rng);
+                let Some(&executor) = targets.first() else {
+                    cluster.replication.needs_check.insert(w.group.id);
+                    continue;
+                };
+                if cluster
+                    .workers
+                    .get(executor)
+                    .is_none_or(|e| e.transfers_in_flight >= settings.max_streams)
+                {
+                    cluster.replication.needs_check.insert(w.group.id);
+                    continue;
+                }
+                let rebuilt = &w.missing[..targets.len()];
+                for c in candidates.iter_mut().filter(|c| targets.contains(&c.idx)) {
+                    c.load += 1;
+                }
+                tracing::info!(group = %w.group.id, policy = %w.policy, missing = ?rebuilt,
+                    executor = executor.0, "scheduling a reconstruction");
+                let sources: Vec<WorkerIdx> = w.sources.iter().map(|(_, s)| *s).collect();
+                push_command(
+                    cluster,
+                    executor,
+                    worker_command::Command::Reconstruct(ReconstructCommand {
+                        group: Some(w.group.into()),
+                        policy: w.policy.name(),
+                        source_indices: w.sources.iter().map(|(i, _)| *i as u32).collect(),
+                        sources: addresses(cluster, &sources),
+                        target_indices: rebuilt.iter().map(|i| *i as u32).collect(),
+                        targets: addresses(cluster, &targets),
+                    }),
+                );
+                for (index, target) in rebuilt.iter().zip(&targets) {
+                    if let Some(e) = cluster.workers.get_mut(executor) {
+                        e.transfers_in_flight += 1;
+                    }
+                    cluster
+                        .replication
+                        .pending
+                        .entry(w.group.id.internal(*index))
+                        .or_default()
+                        .push(PendingTransfer {
+                            source: executor,
+                            targets: vec![*target],
+                            deadline,
+                        });
+                }
+                report.reconstructions += 1;
+            }
         }
-        let addresses = targets
-            .iter()
-            .filter_map(|t| cluster.workers.get(*t).map(|e| e.address.clone()))
-            .collect();
-        for c in candidates.iter_mut().filter(|c| targets.contains(&c.idx)) {
-            c.load += 1;
-        }
-        tracing::info!(block = %w.block, source = source.0, targets = ?targets,
-            live = w.status.live.len(), "scheduling re-replication");
-        if let Some(entry) = cluster.workers.get_mut(source) {
-            entry.transfers_in_flight += 1;
-            entry.commands.push_back(WorkerCommand {
-                command: Some(worker_command::Command::Transfer(TransferCommand {
-                    block: Some(w.extended.into()),
-                    targets: addresses,
-                })),
-            });
-        }
-        cluster
-            .replication
-            .pending
-            .entry(w.block)
-            .or_default()
-            .push(PendingTransfer {
-                source,
-                targets,
-                deadline: now + settings.pending_timeout,
-            });
-        report.transfers += 1;
     }
 }
 
-/// Marks decommissioning workers whose every block is fully replicated elsewhere as done.
+fn addresses(cluster: &Cluster, workers: &[WorkerIdx]) -> Vec<strata_proto::rpc::WorkerAddress> {
+    workers
+        .iter()
+        .filter_map(|w| cluster.workers.get(*w).map(|e| e.address.clone()))
+        .collect()
+}
+
+fn push_command(cluster: &mut Cluster, worker: WorkerIdx, command: worker_command::Command) {
+    if let Some(entry) = cluster.workers.get_mut(worker) {
+        if matches!(command, worker_command::Command::Transfer(_)) {
+            entry.transfers_in_flight += 1;
+        }
+        entry.commands.push_back(WorkerCommand {
+            command: Some(command),
+        });
+    }
+}
+
+/// Marks decommissioning workers whose every block (and internal block) is fully held
+/// elsewhere as done.
 fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
     let draining: Vec<WorkerIdx> = cluster
         .workers
@@ -454,24 +444,10 @@ fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
     }
     let mut done = 0;
     for idx in draining {
-        let drained = cluster.blocks.blocks_on(idx).all(|block| {
-            let Some((_, file, record)) = ns.block_record(block) else {
-                return true;
-            };
-            // A cluster smaller than the replication target holds one replica per worker.
-            let wanted = (file.replication as usize).min(in_service);
-            record.complete
-                && classify(
-                    block,
-                    &record,
-                    file.replication,
-                    &cluster.blocks,
-                    &cluster.workers,
-                )
-                .live
-                .len()
-                    >= wanted
-        });
+        let drained = cluster
+            .blocks
+            .blocks_on(idx)
+            .all(|block| elsewhere(ns, cluster, block, in_service));
         if drained && let Some(entry) = cluster.workers.get_mut(idx) {
             entry.admin = AdminState::Decommissioned;
             tracing::info!(worker = %entry.address.id, "decommission finished");
@@ -479,6 +455,35 @@ fn finish_decommissions(ns: &Namespace, cluster: &mut Cluster) -> usize {
         }
     }
     done
+}
+
+/// Whether `block` is held well enough without the decommissioning workers.
+fn elsewhere(ns: &Namespace, cluster: &Cluster, block: BlockId, in_service: usize) -> bool {
+    let Some((_, file, record)) = ns.block_record(block) else {
+        return true;
+    };
+    if !record.complete {
+        return false;
+    }
+    if let Some(policy) = ns.file_policy(file) {
+        let status = super::classify_group(&record, &policy, &cluster.blocks, &cluster.workers);
+        return status
+            .units
+            .get(block.unit())
+            .is_some_and(|u| !u.live.is_empty());
+    }
+    // A cluster smaller than the replication target holds one replica per worker.
+    let wanted = (file.replication as usize).min(in_service);
+    classify(
+        block,
+        &record,
+        file.replication,
+        &cluster.blocks,
+        &cluster.workers,
+    )
+    .live
+    .len()
+        >= wanted
 }
 
 #[cfg(test)]

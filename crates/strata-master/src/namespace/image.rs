@@ -15,6 +15,8 @@ impl Namespace {
             next_block_id: self.next_block,
             next_generation: self.next_generation,
             inode_count: self.inodes.len() as u64,
+            ec_policies: self.ec_policies.keys().cloned().collect(),
+            next_group_id: self.next_group,
         }
     }
 
@@ -38,12 +40,14 @@ impl Namespace {
             match &inode.kind {
                 InodeKind::Directory(dir) => {
                     record.directory = true;
+                    record.ec_policy = dir.ec.clone().unwrap_or_default();
                     queue.extend(dir.children.values().copied());
                 }
                 InodeKind::File(file) => {
                     record.replication = file.replication;
                     record.block_size = file.block_size;
                     record.client_name = file.writer.clone().unwrap_or_default();
+                    record.ec_policy = file.ec_policy.clone().unwrap_or_default();
                     record.blocks = file
                         .blocks
                         .iter()
@@ -71,10 +75,17 @@ impl Namespace {
             next_inode: header.next_inode_id,
             next_block: header.next_block_id,
             next_generation: header.next_generation,
+            next_group: header.next_group_id.max(BlockId::STRIPED_BASE),
             last_txid: header.last_txid,
             files: 0,
             directories: 0,
+            ec_policies: Default::default(),
         };
+        for name in &header.ec_policies {
+            let policy = strata_ec::EcPolicy::parse(name)
+                .map_err(|e| format!("snapshot lists a bad policy: {e}"))?;
+            ns.ec_policies.insert(policy.name(), policy);
+        }
         for record in records {
             let id = InodeId(record.id);
             if ns.inodes.contains_key(&id) {
@@ -85,7 +96,10 @@ impl Namespace {
             }
             let kind = if record.directory {
                 ns.directories += 1;
-                InodeKind::Directory(Directory::default())
+                InodeKind::Directory(Directory {
+                    children: Default::default(),
+                    ec: (!record.ec_policy.is_empty()).then(|| record.ec_policy.clone()),
+                })
             } else {
                 ns.files += 1;
                 let mut blocks = Vec::with_capacity(record.blocks.len());
@@ -94,7 +108,12 @@ impl Namespace {
                     if ns.block_owner.insert(block, id).is_some() {
                         return Err(format!("{block} belongs to two files"));
                     }
-                    if b.id >= ns.next_block || b.generation >= ns.next_generation {
+                    let counter = if block.is_striped() {
+                        ns.next_group
+                    } else {
+                        ns.next_block
+                    };
+                    if b.id >= counter || b.generation >= ns.next_generation {
                         return Err(format!("{block} is beyond the id counters"));
                     }
                     blocks.push(BlockRecord {
@@ -109,6 +128,7 @@ impl Namespace {
                     block_size: record.block_size,
                     blocks,
                     writer: (!record.client_name.is_empty()).then(|| record.client_name.clone()),
+                    ec_policy: (!record.ec_policy.is_empty()).then(|| record.ec_policy.clone()),
                 })
             };
             let parent = InodeId(record.parent);

@@ -38,6 +38,9 @@ pub struct FileInode {
     pub blocks: Vec<BlockRecord>,
     /// The client writing the file, while it is open for writing.
     pub writer: Option<String>,
+    /// The erasure coding policy of a striped file (its blocks are block groups); `None` for a
+    /// replicated file.
+    pub ec_policy: Option<String>,
 }
 
 impl FileInode {
@@ -56,6 +59,9 @@ impl FileInode {
 pub struct Directory {
     /// Child name to inode.
     pub children: BTreeMap<String, InodeId>,
+    /// The erasure coding policy set here (a policy name, or `REPLICATION`), inherited by
+    /// files created beneath.
+    pub ec: Option<String>,
 }
 
 /// What an inode is.

@@ -13,8 +13,9 @@ mod query;
 pub use inode::{BlockRecord, Directory, FileInode, Inode, InodeKind};
 pub use query::{BlockRange, ContentSummary, FileBlocks};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath};
+use strata_ec::EcPolicy;
 use strata_proto::journal::{Entry, entry::Op};
 use strata_proto::rpc::{FileStatus, FileType};
 
@@ -75,6 +76,11 @@ pub enum Outcome {
     },
     /// A file's replication changed; its blocks need checking.
     ReplicationChanged(Vec<BlockId>),
+    /// A rename ran; `replaced` holds the blocks of a file it replaced.
+    Renamed {
+        /// Blocks of the replaced destination file, to delete from workers.
+        replaced: Vec<ExtendedBlock>,
+    },
 }
 
 /// The inode tree and block lists.
@@ -85,9 +91,11 @@ pub struct Namespace {
     next_inode: u64,
     next_block: u64,
     next_generation: u64,
+    next_group: u64,
     last_txid: u64,
     files: u64,
     directories: u64,
+    ec_policies: BTreeMap<String, EcPolicy>,
 }
 
 impl Default for Namespace {
@@ -116,9 +124,11 @@ impl Namespace {
             next_inode: InodeId::ROOT.0 + 1,
             next_block: 1 << 30,
             next_generation: 1000,
+            next_group: BlockId::STRIPED_BASE,
             last_txid: 0,
             files: 0,
             directories: 1,
+            ec_policies: BTreeMap::new(),
         }
     }
 
@@ -147,6 +157,8 @@ impl Namespace {
             Op::SetOwner(s) => self.set_owner(s),
             Op::SetTimes(s) => self.set_times(s),
             Op::CommitBlockRecovery(c) => self.commit_block_recovery(c),
+            Op::SetEcPolicy(s) => self.set_ec_policy(s),
+            Op::AddEcPolicy(a) => self.add_ec_policy(a),
         }
     }
 
@@ -234,17 +246,75 @@ impl Namespace {
         Ok(format!("/{}", names.join("/")))
     }
 
-    /// The file whose block list holds `block`.
+    /// The file whose block list holds `block` (or, for an internal block, its group).
     pub fn owner_of(&self, block: BlockId) -> Option<InodeId> {
-        self.block_owner.get(&block).copied()
+        self.block_owner.get(&block.group()).copied()
     }
 
-    /// The namespace's record of a block, with the file it belongs to.
+    /// The namespace's record of a block (for an internal block: of its group), with the file
+    /// it belongs to.
     pub fn block_record(&self, block: BlockId) -> Option<(InodeId, &FileInode, BlockRecord)> {
-        let owner = self.owner_of(block)?;
+        let group = block.group();
+        let owner = self.owner_of(group)?;
         let file = self.inodes.get(&owner)?.file()?;
-        let record = file.blocks.iter().find(|b| b.id == block)?;
+        let record = file.blocks.iter().find(|b| b.id == group)?;
         Some((owner, file, *record))
+    }
+
+    /// What the namespace expects of a replica of `id` (a replicated block, or an internal
+    /// block of a group, whose length follows from the group's): the record as it applies to
+    /// that one block.
+    pub fn expected_replica(&self, id: BlockId) -> Option<BlockRecord> {
+        let (_, file, record) = self.block_record(id)?;
+        if !id.is_striped() {
+            return Some(record);
+        }
+        let geometry = strata_ec::StripeGeometry::new(&self.file_policy(file)?);
+        Some(BlockRecord {
+            id,
+            length: geometry.internal_length(record.length, id.unit()),
+            ..record
+        })
+    }
+
+    /// The erasure coding policy with this name (in any case), built in or added.
+    pub fn ec_policy(&self, name: &str) -> Option<EcPolicy> {
+        let name = EcPolicy::parse(name).ok()?.name();
+        EcPolicy::built_in()
+            .into_iter()
+            .find(|p| p.name() == name)
+            .or_else(|| self.ec_policies.get(&name).copied())
+    }
+
+    /// Every policy, with whether it is built in.
+    pub fn ec_policies(&self) -> Vec<(EcPolicy, bool)> {
+        let mut all: Vec<(EcPolicy, bool)> = EcPolicy::built_in()
+            .into_iter()
+            .map(|p| (p, true))
+            .collect();
+        all.extend(self.ec_policies.values().map(|p| (*p, false)));
+        all
+    }
+
+    /// The policy of a striped file (`None` for a replicated one).
+    pub fn file_policy(&self, file: &FileInode) -> Option<EcPolicy> {
+        file.ec_policy.as_deref().and_then(|n| self.ec_policy(n))
+    }
+
+    /// The nearest policy setting at or above inode `id`, with the directory it is set on.
+    pub fn inherited_ec(&self, id: InodeId) -> Result<Option<(String, InodeId)>> {
+        let mut current = id;
+        for _ in 0..=strata_core::path::MAX_DEPTH {
+            let inode = self.inode(current)?;
+            if let Some(setting) = inode.directory().and_then(|d| d.ec.clone()) {
+                return Ok(Some((setting, current)));
+            }
+            if current == InodeId::ROOT {
+                return Ok(None);
+            }
+            current = inode.parent;
+        }
+        Err(Error::Internal(format!("{id} has a parent cycle")))
     }
 
     /// Files open for writing, with their writers (used to rebuild leases at start-up).
@@ -287,6 +357,7 @@ impl Namespace {
                 status.block_size = file.block_size;
                 status.under_construction = file.writer.is_some();
                 status.block_count = file.blocks.len() as u64;
+                status.ec_policy = file.ec_policy.clone().unwrap_or_default();
             }
         }
         status

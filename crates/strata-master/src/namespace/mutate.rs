@@ -6,6 +6,8 @@ use super::{
     Namespace, Outcome, SUPERGROUP, parse_path,
 };
 use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath};
+use strata_ec::EcPolicy;
+use strata_ec::policy::REPLICATION;
 use strata_proto::journal;
 
 impl Namespace {
@@ -50,6 +52,15 @@ impl Namespace {
                 "{path}: create needs a client name"
             )));
         }
+        let policy = self.layout_for(&path, &op.ec_policy)?;
+        if let Some(p) = policy
+            && !op.block_size.is_multiple_of(p.cell as u64)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{path}: block size {} is not a multiple of the {p} cell size ({} bytes)",
+                op.block_size, p.cell
+            )));
+        }
         let mut replaced = Vec::new();
         if let Some(existing) = self.lookup(&path)? {
             let file = self.closed_file(existing, &path)?;
@@ -74,10 +85,11 @@ impl Namespace {
             path.name(),
             new_inode_attrs(&op.owner, &op.group, op.mode, op.time),
             InodeKind::File(FileInode {
-                replication: op.replication,
+                replication: if policy.is_some() { 1 } else { op.replication },
                 block_size: op.block_size,
                 blocks: Vec::new(),
                 writer: Some(op.client_name.clone()),
+                ec_policy: policy.map(|p| p.name()),
             }),
         )?;
         let inode = self.inode(id)?;
@@ -115,12 +127,18 @@ impl Namespace {
                 }
             }
         }
+        let striped = file.ec_policy.is_some();
+        let id_counter = if striped {
+            &mut self.next_group
+        } else {
+            &mut self.next_block
+        };
         let block = ExtendedBlock {
-            id: BlockId(self.next_block),
+            id: BlockId(*id_counter),
             generation: self.next_generation,
             length: 0,
         };
-        self.next_block += 1;
+        *id_counter += if striped { BlockId::GROUP_STRIDE } else { 1 };
         self.next_generation += 1;
         let file = self.file_mut(id)?;
         if let (Some(prev), Some(last)) = (&op.previous, file.blocks.last_mut())
@@ -235,10 +253,12 @@ impl Namespace {
                 "{path}: append needs a client name"
             )));
         }
-        let partial = file
-            .blocks
-            .last()
-            .is_some_and(|b| b.length < file.block_size);
+        // A striped file grows by whole new block groups.
+        let partial = file.ec_policy.is_none()
+            && file
+                .blocks
+                .last()
+                .is_some_and(|b| b.length < file.block_size);
         let generation = self.next_generation;
         if partial {
             self.next_generation += 1;
@@ -283,11 +303,27 @@ impl Namespace {
                 reason: format!("cannot move {source} into its own subtree"),
             });
         }
-        if self.lookup(&destination)?.is_some() {
-            return Err(Error::AlreadyExists {
-                path: destination.to_string(),
-            });
-        }
+        let existing = self.lookup(&destination)?;
+        let replaced_file = match existing {
+            Some(target) if op.overwrite => {
+                let file = self.closed_file(target, &destination)?;
+                if self.inode(id)?.is_directory() {
+                    return Err(Error::IsADirectory {
+                        path: source.to_string(),
+                    });
+                }
+                Some((
+                    target,
+                    file.blocks.iter().map(BlockRecord::extended).collect(),
+                ))
+            }
+            Some(_) => {
+                return Err(Error::AlreadyExists {
+                    path: destination.to_string(),
+                });
+            }
+            None => None,
+        };
         let Some(dest_parent_path) = destination.parent() else {
             return Err(Error::AlreadyExists {
                 path: destination.to_string(),
@@ -298,6 +334,11 @@ impl Namespace {
             return Err(Error::NotADirectory {
                 path: dest_parent_path.to_string(),
             });
+        }
+        let mut replaced = Vec::new();
+        if let Some((target, blocks)) = replaced_file {
+            self.remove_subtree(target, op.time)?;
+            replaced = blocks;
         }
         let old_parent = self.inode(id)?.parent;
         let old_name = self.inode(id)?.name.clone();
@@ -310,7 +351,72 @@ impl Namespace {
         inode.name = destination.name().to_string();
         self.inode_mut(old_parent)?.mtime = op.time;
         self.inode_mut(dest_parent)?.mtime = op.time;
+        Ok(Outcome::Renamed { replaced })
+    }
+
+    pub(super) fn set_ec_policy(&mut self, op: &journal::SetEcPolicy) -> Result<Outcome> {
+        let path = parse_path(&op.path)?;
+        let id = self.resolve(&path)?;
+        let setting = match op.policy.as_str() {
+            "" => None,
+            REPLICATION => Some(REPLICATION.to_string()),
+            name => Some(self.known_policy(name)?.name()),
+        };
+        match &mut self.inode_mut(id)?.kind {
+            InodeKind::Directory(dir) => dir.ec = setting,
+            InodeKind::File(_) => {
+                return Err(Error::NotADirectory {
+                    path: path.to_string(),
+                });
+            }
+        }
         Ok(Outcome::Done)
+    }
+
+    pub(super) fn add_ec_policy(&mut self, op: &journal::AddEcPolicy) -> Result<Outcome> {
+        let policy =
+            EcPolicy::parse(&op.name).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if self.ec_policy(&policy.name()).is_none() {
+            self.ec_policies.insert(policy.name(), policy);
+        }
+        Ok(Outcome::Done)
+    }
+
+    fn known_policy(&self, name: &str) -> Result<EcPolicy> {
+        EcPolicy::parse(name).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        self.ec_policy(name).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "unknown erasure coding policy {name:?} (see `strata ec list`; add one with `strata ec add-policy`)"
+            ))
+        })
+    }
+
+    /// The layout a new file at `path` gets: the requested policy, `REPLICATION`, or (when
+    /// nothing is requested) the nearest existing ancestor's setting.
+    pub fn layout_for(&self, path: &StrataPath, requested: &str) -> Result<Option<EcPolicy>> {
+        let setting = match requested {
+            "" => {
+                let mut ancestor = InodeId::ROOT;
+                if let Some(parent) = path.parent() {
+                    for name in parent.components() {
+                        let child = self
+                            .inode(ancestor)?
+                            .directory()
+                            .and_then(|d| d.children.get(name).copied());
+                        match child {
+                            Some(c) if self.inode(c)?.is_directory() => ancestor = c,
+                            _ => break,
+                        }
+                    }
+                }
+                self.inherited_ec(ancestor)?.map(|(setting, _)| setting)
+            }
+            other => Some(other.to_string()),
+        };
+        match setting.as_deref() {
+            None | Some(REPLICATION) => Ok(None),
+            Some(name) => self.known_policy(name).map(Some),
+        }
     }
 
     pub(super) fn delete(&mut self, op: &journal::Delete) -> Result<Outcome> {

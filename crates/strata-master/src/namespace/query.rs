@@ -13,6 +13,8 @@ pub struct FileBlocks {
     pub blocks: Vec<BlockRange>,
     /// The file's replication.
     pub replication: u32,
+    /// The file's erasure coding policy (its blocks are block groups), if striped.
+    pub policy: Option<strata_ec::EcPolicy>,
 }
 
 /// One block of a file with where it starts in the file.
@@ -119,6 +121,7 @@ impl Namespace {
             status,
             blocks,
             replication: file.replication,
+            policy: self.file_policy(file),
         })
     }
 

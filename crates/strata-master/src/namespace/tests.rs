@@ -2,6 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use strata_ec::policy::REPLICATION;
 use strata_proto::journal::{self, Entry, entry::Op};
 
 struct Log {
@@ -179,6 +180,7 @@ fn rename_rules() {
             source: s.into(),
             destination: d.into(),
             time: 5,
+            overwrite: false,
         })
     };
     assert!(matches!(
@@ -297,6 +299,153 @@ fn paged_listing_covers_every_entry_once() {
     assert_eq!(seen[24], "/d/024");
 }
 
+#[test]
+fn ec_policies_are_set_inherited_forced_off_and_survive_a_snapshot() {
+    let mut log = Log::new();
+    log.mkdir("/cold/keep/deep", true).unwrap();
+    let set = |log: &mut Log, path: &str, policy: &str| {
+        log.apply(Op::SetEcPolicy(journal::SetEcPolicy {
+            path: path.into(),
+            policy: policy.into(),
+        }))
+    };
+    set(&mut log, "/cold", "rs-6-3-1024K").unwrap();
+    set(&mut log, "/cold/keep", REPLICATION).unwrap();
+    assert!(matches!(
+        set(&mut log, "/cold", "RS-6-3-999k"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(
+        set(&mut log, "/cold", "RS-7-3-1024k").is_err(),
+        "an unknown policy must be added first"
+    );
+    log.apply(Op::AddEcPolicy(journal::AddEcPolicy {
+        name: "RS-7-3-256k".into(),
+    }))
+    .unwrap();
+    let layout = |log: &Log, path: &str, requested: &str| {
+        log.ns
+            .layout_for(&StrataPath::parse(path).unwrap(), requested)
+            .unwrap()
+            .map(|p| p.name())
+    };
+    assert_eq!(layout(&log, "/cold/f", ""), Some("RS-6-3-1024k".into()));
+    assert_eq!(
+        layout(&log, "/cold/new/dir/f", ""),
+        Some("RS-6-3-1024k".into())
+    );
+    assert_eq!(layout(&log, "/cold/keep/deep/f", ""), None);
+    assert_eq!(
+        layout(&log, "/cold/keep/f", "RS-7-3-256k"),
+        Some("RS-7-3-256k".into())
+    );
+    assert_eq!(layout(&log, "/cold/f", REPLICATION), None);
+    assert_eq!(layout(&log, "/f", ""), None);
+
+    // A striped file: replication 1, group ids a stride apart, never reused by plain blocks.
+    log.write_file("/cold/striped", &[6 << 20, 1000]);
+    log.write_file("/plain", &[4096]);
+    let file = |log: &Log, path: &str| {
+        log.ns
+            .inode(log.inode(path))
+            .unwrap()
+            .file()
+            .unwrap()
+            .clone()
+    };
+    let striped = file(&log, "/cold/striped");
+    assert_eq!(striped.ec_policy.as_deref(), Some("RS-6-3-1024k"));
+    assert_eq!(striped.replication, 1);
+    let ids: Vec<BlockId> = striped.blocks.iter().map(|b| b.id).collect();
+    assert!(ids.iter().all(|id| id.is_striped() && id.unit() == 0));
+    assert_eq!(ids[1].0 - ids[0].0, BlockId::GROUP_STRIDE);
+    assert!(!file(&log, "/plain").blocks[0].id.is_striped());
+    let internal = ids[0].internal(4);
+    let expected = log.ns.expected_replica(internal).unwrap();
+    assert_eq!((expected.id, expected.length), (internal, 1 << 20));
+    // A block size that is not a whole number of cells is refused for a striped file.
+    let refused = log.apply(Op::CreateFile(journal::CreateFile {
+        path: "/cold/odd".into(),
+        replication: 3,
+        block_size: (1 << 20) + 4096,
+        client_name: "c".into(),
+        ..Default::default()
+    }));
+    assert!(
+        matches!(refused, Err(Error::InvalidArgument(_))),
+        "{refused:?}"
+    );
+
+    let header = log.ns.image_header();
+    let restored = Namespace::from_image(&header, log.ns.image_records()).unwrap();
+    assert_eq!(restored, log.ns);
+    assert!(restored.ec_policy("RS-7-3-256k").is_some());
+    let mut replayed = Namespace::new();
+    for entry in &log.entries {
+        let _ = replayed.apply(entry);
+    }
+    assert_eq!(replayed, log.ns);
+}
+
+#[test]
+fn rename_with_overwrite_replaces_a_file_atomically() {
+    let mut log = Log::new();
+    log.write_file("/old", &[100, 200]);
+    log.write_file("/new", &[50]);
+    let old_blocks: Vec<BlockId> = log
+        .ns
+        .inode(log.inode("/old"))
+        .unwrap()
+        .file()
+        .unwrap()
+        .blocks
+        .iter()
+        .map(|b| b.id)
+        .collect();
+    let rename = |log: &mut Log, overwrite| {
+        log.apply(Op::Rename(journal::Rename {
+            source: "/new".into(),
+            destination: "/old".into(),
+            time: 40,
+            overwrite,
+        }))
+    };
+    assert!(matches!(
+        rename(&mut log, false),
+        Err(Error::AlreadyExists { .. })
+    ));
+    let Outcome::Renamed { replaced } = rename(&mut log, true).unwrap() else {
+        panic!("not renamed");
+    };
+    let replaced: Vec<BlockId> = replaced.iter().map(|b| b.id).collect();
+    assert_eq!(replaced, old_blocks);
+    let status = log
+        .ns
+        .file_info(&StrataPath::parse("/old").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.length, 50);
+    assert!(
+        log.ns
+            .lookup(&StrataPath::parse("/new").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    // A directory is never replaced.
+    log.mkdir("/dir", false).unwrap();
+    log.write_file("/new", &[1]);
+    let refused = log.apply(Op::Rename(journal::Rename {
+        source: "/new".into(),
+        destination: "/dir".into(),
+        time: 41,
+        overwrite: true,
+    }));
+    assert!(
+        matches!(refused, Err(Error::IsADirectory { .. })),
+        "{refused:?}"
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Action {
     Mkdir(u8, u8),
@@ -304,6 +453,7 @@ enum Action {
     Rename(u8, u8, u8, u8),
     Delete(u8, u8, bool),
     Write(u8, u8, u8),
+    SetEc(u8, u8),
 }
 
 fn path_for(dir: u8, name: u8) -> String {
@@ -318,6 +468,7 @@ fn arb_action() -> impl Strategy<Value = Action> {
             .prop_map(|(a, b, c, d)| Action::Rename(a, b, c, d)),
         (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(a, b, r)| Action::Delete(a, b, r)),
         (any::<u8>(), any::<u8>(), 0u8..4).prop_map(|(a, b, n)| Action::Write(a, b, n)),
+        (any::<u8>(), any::<u8>()).prop_map(|(a, p)| Action::SetEc(a, p)),
     ]
 }
 
@@ -333,6 +484,7 @@ proptest! {
                     source: path_for(d, n),
                     destination: path_for(d2, n2),
                     time: 1,
+                    overwrite: false,
                 })),
                 Action::Delete(d, n, r) => log.apply(Op::Delete(journal::Delete {
                     path: path_for(d, n),
@@ -348,6 +500,10 @@ proptest! {
                     }
                     Ok(Outcome::Done)
                 }
+                Action::SetEc(d, p) => log.apply(Op::SetEcPolicy(journal::SetEcPolicy {
+                    path: format!("/d{}", d % 3),
+                    policy: ["RS-3-2-1024k", "XOR-2-1-1024k", "REPLICATION", ""][p as usize % 4].into(),
+                })),
             };
         }
         let mut replayed = Namespace::new();

@@ -1,9 +1,9 @@
 //! `AdminProtocol`: the cluster report, fsck, decommission, safe mode and checkpoints.
 
 use super::{MasterState, reply};
-use crate::blocks::classify;
+use crate::blocks::{classify, classify_group};
 use crate::cluster::Cluster;
-use crate::namespace::{InodeKind, Namespace};
+use crate::namespace::{BlockRecord, FileInode, InodeKind, Namespace};
 use crate::workers::{AdminState, WorkerEntry};
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -57,22 +57,67 @@ fn health_counts(ns: &Namespace, cluster: &Cluster) -> HealthCounts {
         let Some((_, file, record)) = ns.block_record(block) else {
             continue;
         };
-        match classify(
-            block,
-            &record,
-            file.replication,
-            &cluster.blocks,
-            &cluster.workers,
-        )
-        .health
-        {
-            BlockHealth::UnderReplicated => counts.under_replicated += 1,
-            BlockHealth::Missing => counts.missing += 1,
-            BlockHealth::Corrupt => counts.corrupt += 1,
+        match BlockHealth::try_from(fsck_block(ns, cluster, file, &record).health) {
+            Ok(BlockHealth::UnderReplicated | BlockHealth::Degraded) => {
+                counts.under_replicated += 1
+            }
+            Ok(BlockHealth::Missing | BlockHealth::Unrecoverable) => counts.missing += 1,
+            Ok(BlockHealth::Corrupt) => counts.corrupt += 1,
             _ => {}
         }
     }
     counts
+}
+
+/// What fsck says of one block or block group.
+fn fsck_block(
+    ns: &Namespace,
+    cluster: &Cluster,
+    file: &FileInode,
+    record: &BlockRecord,
+) -> FsckBlock {
+    let address =
+        |r: &crate::blocks::Replica| cluster.workers.get(r.worker).map(|w| w.address.clone());
+    if let Some(policy) = ns.file_policy(file) {
+        let status = classify_group(record, &policy, &cluster.blocks, &cluster.workers);
+        let mut block = FsckBlock {
+            block: Some(record.extended().into()),
+            health: status.health as i32,
+            expected_replicas: policy.units() as u32,
+            ec_policy: policy.name(),
+            missing_units: status.missing.len() as u32,
+            ..Default::default()
+        };
+        for (index, unit) in status.units.iter().enumerate() {
+            for r in &unit.live {
+                block.live.extend(address(r));
+                block.live_indices.push(index as u32);
+            }
+            block
+                .decommissioning
+                .extend(unit.decommissioning.iter().filter_map(address));
+            block
+                .corrupt
+                .extend(unit.corrupt.iter().filter_map(address));
+        }
+        return block;
+    }
+    let status = classify(
+        record.id,
+        record,
+        file.replication,
+        &cluster.blocks,
+        &cluster.workers,
+    );
+    FsckBlock {
+        block: Some(record.extended().into()),
+        health: status.health as i32,
+        expected_replicas: file.replication,
+        live: status.live.iter().filter_map(address).collect(),
+        decommissioning: status.decommissioning.iter().filter_map(address).collect(),
+        corrupt: status.corrupt.iter().filter_map(address).collect(),
+        ..Default::default()
+    }
 }
 
 fn report(state: &MasterState) -> ReportResponse {
@@ -91,6 +136,10 @@ fn report(state: &MasterState) -> ReportResponse {
         pending_deletion: cluster.pending_deletions(),
         safe_mode: cluster.safe_mode.is_on(),
         safe_mode_status: cluster.safe_mode.status(),
+        file_bytes: ns
+            .content_summary(&StrataPath::root())
+            .map(|s| s.length)
+            .unwrap_or_default(),
         ..Default::default()
     };
     let mut workers = Vec::new();
@@ -118,28 +167,10 @@ fn fsck_file(ns: &Namespace, cluster: &Cluster, inode: InodeId, path: String) ->
     let InodeKind::File(file) = &ns.inode(inode).ok()?.kind else {
         return None;
     };
-    let address =
-        |r: &crate::blocks::Replica| cluster.workers.get(r.worker).map(|w| w.address.clone());
     let blocks = file
         .blocks
         .iter()
-        .map(|record| {
-            let status = classify(
-                record.id,
-                record,
-                file.replication,
-                &cluster.blocks,
-                &cluster.workers,
-            );
-            FsckBlock {
-                block: Some(record.extended().into()),
-                health: status.health as i32,
-                expected_replicas: file.replication,
-                live: status.live.iter().filter_map(address).collect(),
-                decommissioning: status.decommissioning.iter().filter_map(address).collect(),
-                corrupt: status.corrupt.iter().filter_map(address).collect(),
-            }
-        })
+        .map(|record| fsck_block(ns, cluster, file, record))
         .collect();
     Some(FsckFile {
         path,
@@ -147,6 +178,7 @@ fn fsck_file(ns: &Namespace, cluster: &Cluster, inode: InodeId, path: String) ->
         replication: file.replication,
         under_construction: file.writer.is_some(),
         blocks,
+        ec_policy: file.ec_policy.clone().unwrap_or_default(),
     })
 }
 
@@ -161,6 +193,8 @@ fn add_to_summary(summary: &mut FsckSummary, file: &FsckFile) {
             BlockHealth::Missing => summary.missing_blocks += 1,
             BlockHealth::Corrupt => summary.corrupt_blocks += 1,
             BlockHealth::UnderConstruction => summary.under_construction_blocks += 1,
+            BlockHealth::Degraded => summary.degraded_groups += 1,
+            BlockHealth::Unrecoverable => summary.unrecoverable_groups += 1,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `ClientProtocol`: the namespace and block allocation, as clients see them.
 
-use super::{MasterState, locate, reply, unexpected};
+use super::{MasterState, locate, locate_group, reply, unexpected};
 use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
 use std::net::IpAddr;
@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use strata_core::checksum::DEFAULT_CHUNK_SIZE;
 use strata_core::{BlockId, Error, Result, StrataPath, now_millis};
+use strata_ec::EcPolicy;
+use strata_ec::policy::REPLICATION;
 use strata_proto::journal::{self, entry::Op};
 use strata_proto::rpc::client_protocol_server::ClientProtocol;
 use strata_proto::rpc::*;
@@ -46,7 +48,10 @@ impl ClientService {
             let blocks = found
                 .blocks
                 .iter()
-                .map(|b| locate(&cluster, &b.record, found.replication, b.offset, client_ip))
+                .map(|b| match &found.policy {
+                    Some(policy) => locate_group(&cluster, &b.record, policy, b.offset),
+                    None => locate(&cluster, &b.record, found.replication, b.offset, client_ip),
+                })
                 .collect();
             let precision = self.state.config.atime_precision.as_millis() as i64;
             let stale = now_millis() - found.status.access_time > precision;
@@ -102,10 +107,85 @@ impl ClientService {
             Outcome::ReplicationChanged(blocks) => {
                 self.state.cluster.lock().replication.mark_all(blocks);
             }
+            Outcome::Renamed { replaced } => {
+                self.state.cluster.lock().invalidate(&replaced);
+            }
             Outcome::Done => {}
             other => return Err(unexpected(other)),
         }
         Ok(Empty {})
+    }
+
+    fn ec_policies(&self) -> ListEcPoliciesResponse {
+        let ns = self.state.namespace.read();
+        ListEcPoliciesResponse {
+            policies: ns
+                .ec_policies()
+                .into_iter()
+                .map(|(p, built_in)| policy_info(&p, built_in))
+                .collect(),
+        }
+    }
+
+    async fn add_ec_policy(&self, req: AddEcPolicyRequest) -> Result<EcPolicyInfo> {
+        self.state.check_writable()?;
+        let policy =
+            EcPolicy::parse(&req.name).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let op = Op::AddEcPolicy(journal::AddEcPolicy {
+            name: policy.name(),
+        });
+        self.state.submit(op).await?;
+        let built_in = EcPolicy::built_in().contains(&policy);
+        Ok(policy_info(&policy, built_in))
+    }
+
+    async fn set_ec_policy(&self, req: SetEcPolicyRequest) -> Result<Empty> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        if !req.policy.is_empty() && req.policy != REPLICATION {
+            let policy = self
+                .state
+                .namespace
+                .read()
+                .ec_policy(&req.policy)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "unknown erasure coding policy {:?} (see `strata ec list`)",
+                        req.policy
+                    ))
+                })?;
+            super::check_enough_workers(&self.state.cluster.lock(), &policy)?;
+        }
+        let op = Op::SetEcPolicy(journal::SetEcPolicy {
+            path: p.to_string(),
+            policy: req.policy,
+        });
+        self.simple_change(op).await
+    }
+
+    fn get_ec_policy(&self, req: GetEcPolicyRequest) -> Result<GetEcPolicyResponse> {
+        let p = path(&req.path)?;
+        let ns = self.state.namespace.read();
+        let id = ns.resolve(&p)?;
+        if let Some(file) = ns.inode(id)?.file() {
+            return Ok(GetEcPolicyResponse {
+                policy: file
+                    .ec_policy
+                    .clone()
+                    .unwrap_or_else(|| REPLICATION.to_string()),
+                set_on: p.to_string(),
+            });
+        }
+        Ok(match ns.inherited_ec(id)? {
+            Some((policy, dir)) => GetEcPolicyResponse {
+                policy,
+                set_on: ns.path_of(dir)?,
+            },
+            None => GetEcPolicyResponse {
+                policy: REPLICATION.to_string(),
+                set_on: String::new(),
+            },
+        })
     }
 
     fn report_bad_blocks(&self, req: ReportBadBlocksRequest) -> Result<Empty> {
@@ -132,6 +212,16 @@ pub(crate) fn report_bad_replicas(state: &MasterState, replicas: &[BadReplica]) 
             } = &mut *cluster;
             replication.source_failed(id, worker, workers);
         }
+    }
+}
+
+fn policy_info(policy: &EcPolicy, built_in: bool) -> EcPolicyInfo {
+    EcPolicyInfo {
+        name: policy.name(),
+        data_units: policy.data as u32,
+        parity_units: policy.parity as u32,
+        cell_size: policy.cell,
+        built_in,
     }
 }
 
@@ -259,6 +349,7 @@ impl ClientProtocol for ClientService {
                 source: source.to_string(),
                 destination: destination.to_string(),
                 time: now_millis(),
+                overwrite: req.overwrite,
             }))
             .await
         }
@@ -349,5 +440,24 @@ impl ClientProtocol for ClientService {
         request: Request<ReportBadBlocksRequest>,
     ) -> RpcResult<Empty> {
         reply(self.report_bad_blocks(request.into_inner()))
+    }
+
+    async fn list_ec_policies(&self, _: Request<Empty>) -> RpcResult<ListEcPoliciesResponse> {
+        reply(Ok(self.ec_policies()))
+    }
+
+    async fn add_ec_policy(&self, request: Request<AddEcPolicyRequest>) -> RpcResult<EcPolicyInfo> {
+        reply(self.add_ec_policy(request.into_inner()).await)
+    }
+
+    async fn set_ec_policy(&self, request: Request<SetEcPolicyRequest>) -> RpcResult<Empty> {
+        reply(self.set_ec_policy(request.into_inner()).await)
+    }
+
+    async fn get_ec_policy(
+        &self,
+        request: Request<GetEcPolicyRequest>,
+    ) -> RpcResult<GetEcPolicyResponse> {
+        reply(self.get_ec_policy(request.into_inner()))
     }
 }

@@ -146,5 +146,50 @@ pub(crate) fn locate(
         offset,
         locations,
         complete: record.complete,
+        indices: Vec::new(),
     }
+}
+
+/// A block group with one readable location per internal block that has one (in service
+/// first), each tagged with its index.
+pub(crate) fn locate_group(
+    cluster: &Cluster,
+    record: &BlockRecord,
+    policy: &strata_ec::EcPolicy,
+    offset: u64,
+) -> LocatedBlock {
+    let status = crate::blocks::classify_group(record, policy, &cluster.blocks, &cluster.workers);
+    let mut located = LocatedBlock {
+        block: Some(record.extended().into()),
+        offset,
+        complete: record.complete,
+        ..Default::default()
+    };
+    for (index, unit) in status.units.iter().enumerate() {
+        if let Some(w) = unit.best().and_then(|r| cluster.workers.get(r.worker)) {
+            located.locations.push(w.address.clone());
+            located.indices.push(index as u32);
+        }
+    }
+    located
+}
+
+/// Refuses a policy that needs more workers than are in service.
+pub(crate) fn check_enough_workers(cluster: &Cluster, policy: &strata_ec::EcPolicy) -> Result<()> {
+    let available = cluster
+        .workers
+        .iter()
+        .filter(|w| w.accepts_new_blocks())
+        .count();
+    if available < policy.units() {
+        return Err(Error::NotEnoughWorkers {
+            reason: format!(
+                "{policy} needs {} workers ({} data + {} parity) but {available} are in service",
+                policy.units(),
+                policy.data,
+                policy.parity
+            ),
+        });
+    }
+    Ok(())
 }

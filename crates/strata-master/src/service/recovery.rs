@@ -35,7 +35,8 @@ enum Plan {
     Forget,
     Close,
     DropLast(u64),
-    Agree(Block, Vec<crate::workers::WorkerIdx>),
+    /// The last block (or block group) with its holders (and the internal block each holds).
+    Agree(Block, Vec<(crate::workers::WorkerIdx, u32)>, String),
 }
 
 async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
@@ -52,17 +53,29 @@ async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
             (Some(_), Some(last)) if last.complete => Plan::Close,
             (Some(_), Some(last)) => {
                 let cluster = state.cluster.lock();
-                let holders: Vec<_> = cluster
-                    .blocks
-                    .replicas(last.id)
-                    .iter()
-                    .filter(|r| !r.corrupt && cluster.workers.is_alive(r.worker))
-                    .map(|r| r.worker)
-                    .collect();
+                let policy = ns.file_policy(file);
+                let units = policy.map_or(1, |p| p.units());
+                let mut holders = Vec::new();
+                for index in 0..units {
+                    let id = if policy.is_some() {
+                        last.id.internal(index)
+                    } else {
+                        last.id
+                    };
+                    holders.extend(
+                        cluster
+                            .blocks
+                            .replicas(id)
+                            .iter()
+                            .filter(|r| !r.corrupt && cluster.workers.is_alive(r.worker))
+                            .map(|r| (r.worker, index as u32)),
+                    );
+                }
                 if holders.is_empty() {
                     Plan::DropLast(last.id.0)
                 } else {
-                    Plan::Agree(last.extended().into(), holders)
+                    let policy = policy.map(|p| p.name()).unwrap_or_default();
+                    Plan::Agree(last.extended().into(), holders, policy)
                 }
             }
         };
@@ -93,7 +106,7 @@ async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
                 tracing::info!(%path, "file closed by lease recovery");
             }
         }
-        Plan::Agree(block, holders) => {
+        Plan::Agree(block, holders, policy) => {
             let op = Op::BumpGeneration(journal::BumpGeneration {
                 inode_id: inode.0,
                 client_name: String::new(),
@@ -105,9 +118,17 @@ async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
             let mut cluster = state.cluster.lock();
             let replicas: Vec<_> = holders
                 .iter()
-                .filter_map(|w| cluster.workers.get(*w).map(|e| e.address.clone()))
+                .filter_map(|(w, _)| cluster.workers.get(*w).map(|e| e.address.clone()))
                 .collect();
-            if let Some(primary) = holders.first().and_then(|w| cluster.workers.get_mut(*w)) {
+            let indices = if policy.is_empty() {
+                Vec::new()
+            } else {
+                holders.iter().map(|(_, i)| *i).collect()
+            };
+            if let Some(primary) = holders
+                .first()
+                .and_then(|(w, _)| cluster.workers.get_mut(*w))
+            {
                 tracing::info!(%path, block = block.id, primary = %primary.address.id,
                     "asking the primary replica to agree the last block's length");
                 primary.commands.push_back(WorkerCommand {
@@ -115,6 +136,8 @@ async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
                         block: Some(block),
                         new_generation: bumped.generation,
                         replicas,
+                        policy,
+                        indices,
                     })),
                 });
             }

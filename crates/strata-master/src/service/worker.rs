@@ -199,7 +199,8 @@ impl WorkerService {
             Outcome::Completed => {}
             other => return Err(super::unexpected(other)),
         }
-        {
+        // Internal blocks of a group arrive through the holders' own reports.
+        if !id.is_striped() {
             let mut cluster = self.state.cluster.lock();
             for worker_id in &req.worker_ids {
                 if let Some(w) = cluster.workers.by_id(worker_id) {
@@ -215,8 +216,8 @@ impl WorkerService {
                     );
                 }
             }
-            cluster.replication.mark(id);
         }
+        self.state.cluster.lock().replication.mark(id);
         self.state.leases.lock().remove_file(inode);
         tracing::info!(block = %id, length = block.length, generation = block.generation,
             "lease recovery committed; file closed");

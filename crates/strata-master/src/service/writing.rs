@@ -6,7 +6,7 @@ use super::client::{ClientService, path};
 use super::{locate, unexpected};
 use crate::blocks::{Replica, ReplicaState};
 use crate::namespace::Outcome;
-use crate::placement::choose_targets;
+use crate::placement::{choose_spread, choose_targets};
 use crate::workers::WorkerIdx;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -79,7 +79,21 @@ impl ClientService {
         let client = client_name(&req.client_name)?.to_string();
         self.state.check_writable()?;
         self.check_takeover(&p)?;
+        let policy = self.state.namespace.read().layout_for(&p, &req.ec_policy)?;
+        if let Some(policy) = &policy {
+            super::check_enough_workers(&self.state.cluster.lock(), policy)?;
+        }
         let config = &self.state.config;
+        let mut block_size = if req.block_size == 0 {
+            config.default_block_size.bytes()
+        } else {
+            req.block_size
+        };
+        if let Some(policy) = &policy {
+            // Internal blocks hold whole cells.
+            let cell = policy.cell as u64;
+            block_size = (block_size / cell).max(1) * cell;
+        }
         let op = Op::CreateFile(journal::CreateFile {
             path: p.to_string(),
             owner: req.user,
@@ -91,14 +105,11 @@ impl ClientService {
             } else {
                 req.replication
             },
-            block_size: if req.block_size == 0 {
-                config.default_block_size.bytes()
-            } else {
-                req.block_size
-            },
+            block_size,
             client_name: client.clone(),
             overwrite: req.overwrite,
             create_parents: req.create_parents,
+            ec_policy: req.ec_policy,
         });
         match self.state.submit(op).await? {
             Outcome::Created { status, replaced } => {
@@ -182,6 +193,7 @@ impl ClientService {
                 offset,
                 locations: holders,
                 complete: false,
+                indices: Vec::new(),
             }
         });
         Ok(AppendResponse {
@@ -199,7 +211,7 @@ impl ClientService {
         self.state.check_writable()?;
         let (inode, path_text) = self.inode_path(req.inode_id, &req.path)?;
         self.check_not_recovering(inode, &path_text)?;
-        let (replication, block_size) = {
+        let (replication, block_size, policy) = {
             let ns = self.state.namespace.read();
             let file =
                 ns.inode(inode)
@@ -208,40 +220,66 @@ impl ClientService {
                     .ok_or_else(|| Error::NotFound {
                         path: path_text.clone(),
                     })?;
-            (file.replication, file.block_size)
+            (file.replication, file.block_size, ns.file_policy(file))
         };
         let targets = {
             let cluster = self.state.cluster.lock();
-            let excluded: Vec<WorkerIdx> = req
-                .excluded_workers
-                .iter()
-                .filter_map(|id| cluster.workers.by_id(id))
-                .collect();
-            let candidates = cluster.placement_candidates();
-            let writer = client_ip.and_then(|ip| {
-                let ip = ip.to_string();
-                let local: Vec<WorkerIdx> = candidates
+            if let Some(policy) = &policy {
+                let excluded: Vec<WorkerIdx> = req
+                    .excluded_workers
                     .iter()
-                    .filter(|c| {
-                        !excluded.contains(&c.idx)
-                            && c.remaining >= block_size
-                            && cluster.workers.get(c.idx).is_some_and(|w| w.host() == ip)
-                    })
-                    .map(|c| c.idx)
+                    .filter_map(|id| cluster.workers.by_id(id))
                     .collect();
-                use rand::seq::IndexedRandom;
-                local.choose(&mut rand::rng()).copied()
-            });
-            let targets = choose_targets(
-                &candidates,
-                replication as usize,
-                writer,
-                &[],
-                &excluded,
-                block_size,
-                &mut rand::rng(),
-            );
-            pipeline_order(&cluster, targets)
+                let candidates = cluster.placement_candidates();
+                let targets = choose_spread(
+                    &candidates,
+                    policy.units(),
+                    &excluded,
+                    block_size,
+                    &mut rand::rng(),
+                );
+                if targets.len() < policy.units() {
+                    return Err(Error::NotEnoughWorkers {
+                        reason: format!(
+                            "{path_text}: {policy} needs {} workers with {block_size} bytes free, {} are available",
+                            policy.units(),
+                            targets.len()
+                        ),
+                    });
+                }
+                targets
+            } else {
+                let excluded: Vec<WorkerIdx> = req
+                    .excluded_workers
+                    .iter()
+                    .filter_map(|id| cluster.workers.by_id(id))
+                    .collect();
+                let candidates = cluster.placement_candidates();
+                let writer = client_ip.and_then(|ip| {
+                    let ip = ip.to_string();
+                    let local: Vec<WorkerIdx> = candidates
+                        .iter()
+                        .filter(|c| {
+                            !excluded.contains(&c.idx)
+                                && c.remaining >= block_size
+                                && cluster.workers.get(c.idx).is_some_and(|w| w.host() == ip)
+                        })
+                        .map(|c| c.idx)
+                        .collect();
+                    use rand::seq::IndexedRandom;
+                    local.choose(&mut rand::rng()).copied()
+                });
+                let targets = choose_targets(
+                    &candidates,
+                    replication as usize,
+                    writer,
+                    &[],
+                    &excluded,
+                    block_size,
+                    &mut rand::rng(),
+                );
+                pipeline_order(&cluster, targets)
+            }
         };
         if targets.is_empty() {
             return Err(Error::NotEnoughWorkers {
@@ -264,10 +302,16 @@ impl ClientService {
         let Outcome::BlockAdded { block, offset, .. } = self.state.submit(op).await? else {
             return Err(Error::Internal("add block allocated nothing".to_string()));
         };
+        let striped = policy.is_some();
         let mut cluster = self.state.cluster.lock();
-        for t in &targets {
+        for (index, t) in targets.iter().enumerate() {
+            let id = if striped {
+                block.id.internal(index)
+            } else {
+                block.id
+            };
             cluster.blocks.add(
-                block.id,
+                id,
                 Replica {
                     worker: *t,
                     generation: block.generation,
@@ -292,6 +336,11 @@ impl ClientService {
                 offset,
                 locations,
                 complete: false,
+                indices: if striped {
+                    (0..targets.len() as u32).collect()
+                } else {
+                    Vec::new()
+                },
             }),
         })
     }
@@ -381,6 +430,7 @@ impl ClientService {
                 offset: 0,
                 locations,
                 complete: false,
+                indices: Vec::new(),
             }),
         })
     }
@@ -421,26 +471,20 @@ impl ClientService {
 
     /// Whether every block of the file (with `last` as its final state) has the minimum number
     /// of finished replicas reported.
+    /// Whether every block of the file (with `last` as its final state) has enough finished
+    /// replicas reported: `min_replication` of a replicated block, the data-unit count of
+    /// internal blocks of a block group.
     fn min_replicas_reported(&self, inode: InodeId, last: Option<ExtendedBlock>) -> Result<bool> {
         let ns = self.state.namespace.read();
         let file = ns.inode(inode)?.file().ok_or_else(|| Error::IsADirectory {
             path: ns.path_of(inode).unwrap_or_default(),
         })?;
-        let needed = self
-            .state
-            .config
-            .min_replication
-            .min(file.replication)
-            .max(1) as usize;
+        let policy = ns.file_policy(file);
         let cluster = self.state.cluster.lock();
-        for record in &file.blocks {
-            let (generation, length) = match last {
-                Some(l) if l.id == record.id => (l.generation, l.length),
-                _ => (record.generation, record.length),
-            };
-            let good = cluster
+        let finished = |id: BlockId, generation: u64, length: u64| {
+            cluster
                 .blocks
-                .replicas(record.id)
+                .replicas(id)
                 .iter()
                 .filter(|r| {
                     !r.corrupt
@@ -449,10 +493,36 @@ impl ClientService {
                         && r.length == length
                         && cluster.workers.is_alive(r.worker)
                 })
-                .count();
-            if good < needed {
+                .count()
+        };
+        for record in &file.blocks {
+            let (generation, length) = match last {
+                Some(l) if l.id == record.id => (l.generation, l.length),
+                _ => (record.generation, record.length),
+            };
+            let enough = match &policy {
+                Some(policy) => {
+                    let geometry = strata_ec::StripeGeometry::new(policy);
+                    let units = (0..policy.units())
+                        .filter(|i| {
+                            let unit_length = geometry.internal_length(length, *i);
+                            finished(record.id.internal(*i), generation, unit_length) > 0
+                        })
+                        .count();
+                    units >= policy.data
+                }
+                None => {
+                    let needed = self
+                        .state
+                        .config
+                        .min_replication
+                        .min(file.replication)
+                        .max(1);
+                    finished(record.id, generation, length) >= needed as usize
+                }
+            };
+            if !enough {
                 tracing::debug!(block = %record.id, generation, length,
-                    replicas = ?cluster.blocks.replicas(record.id),
                     "cannot close yet: too few finished replicas reported");
                 return Ok(false);
             }

@@ -1,6 +1,7 @@
 //! Whole-cluster behaviour on in-process clusters: data round trips, namespace rules and
-//! errors, durability across master restarts, and replication convergence.
+//! errors, durability across master restarts, replication convergence and erasure coding.
 
+mod erasure;
 mod healing;
 mod namespace;
 mod roundtrip;

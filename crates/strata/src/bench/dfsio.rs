@@ -36,6 +36,10 @@ pub struct DfsioArgs {
     /// Block size of written files [default: the cluster's].
     #[arg(long)]
     block_size: Option<ByteSize>,
+    /// Layout of written files: an erasure coding policy or REPLICATION [default: the
+    /// directory's].
+    #[arg(long, value_name = "POLICY")]
+    ec_policy: Option<String>,
     /// Directory of the benchmark files.
     #[arg(long, default_value = "/benchmarks/dfsio")]
     dir: String,
@@ -74,6 +78,7 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
             overwrite: true,
             replication: args.replication.unwrap_or(0),
             block_size: args.block_size.map_or(0, |b| b.bytes()),
+            ec_policy: args.ec_policy.clone().unwrap_or_default(),
             ..Default::default()
         };
         let (write, files) = (args.write, args.files);

@@ -1,7 +1,8 @@
-//! `strata bench`: throughput and metadata speed against a running cluster, and the machine's
-//! own limits (memcpy, loopback TCP, disk) to compare them with.
+//! `strata bench`: throughput and metadata speed against a running cluster, erasure coding
+//! speed, and the machine's own limits (memcpy, loopback TCP, disk) to compare them with.
 
 mod dfsio;
+mod ec;
 mod limits;
 mod meta;
 
@@ -24,6 +25,8 @@ enum BenchCommand {
     Meta(meta::MetaArgs),
     /// This machine's raw limits: memcpy, loopback TCP, disk.
     Limits(limits::LimitsArgs),
+    /// Erasure coding speed on one core: encode, decode with 1 and m units lost.
+    Ec(ec::EcBenchArgs),
 }
 
 /// Runs a benchmark.
@@ -32,6 +35,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<ExitCode
         BenchCommand::Dfsio(a) => dfsio::run(settings, a).await,
         BenchCommand::Meta(a) => meta::run(settings, a).await,
         BenchCommand::Limits(a) => limits::run(a).await,
+        BenchCommand::Ec(a) => ec::run(a).await,
     }
 }
 

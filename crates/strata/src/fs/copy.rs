@@ -23,6 +23,10 @@ pub struct PutArgs {
     /// Block size of the new files, e.g. 64MiB.
     #[arg(long, value_name = "SIZE")]
     block_size: Option<ByteSize>,
+    /// Layout of the new files: an erasure coding policy (`strata ec list`) or REPLICATION;
+    /// by default the destination directory's.
+    #[arg(long, value_name = "POLICY")]
+    ec_policy: Option<String>,
     /// Local files or directories (`-` for stdin), then the destination.
     #[arg(required = true, num_args = 2..)]
     paths: Vec<String>,
@@ -108,6 +112,7 @@ pub async fn put(fs: &FileSystem, args: PutArgs) -> anyhow::Result<ExitCode> {
         overwrite: args.force,
         replication: args.replication.unwrap_or(0),
         block_size: args.block_size.map_or(0, |b| b.bytes()),
+        ec_policy: args.ec_policy.unwrap_or_default(),
         ..Default::default()
     };
     for source in sources {
@@ -312,9 +317,15 @@ async fn copy_within(
         }
         return Ok(());
     }
+    // A replicated file keeps its replication; an erasure-coded one takes the destination's
+    // layout (its directory's policy, else the default replication).
     let options = CreateOptions {
         overwrite: force,
-        replication: status.replication,
+        replication: if status.ec_policy.is_empty() {
+            status.replication
+        } else {
+            0
+        },
         block_size: status.block_size,
         ..Default::default()
     };

@@ -59,6 +59,8 @@ pub async fn walk(fs: &FileSystem, path: &str) -> strata_core::Result<Vec<FileSt
 fn line(status: &FileStatus, human: bool, width: usize) -> String {
     let replication = if is_directory(status) {
         "-".to_string()
+    } else if !status.ec_policy.is_empty() {
+        "EC".to_string()
     } else {
         status.replication.to_string()
     };
@@ -214,7 +216,11 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
                 s.block_count,
                 strata_core::size::human(s.block_size)
             );
-            println!("  Replication: {}", s.replication);
+            if s.ec_policy.is_empty() {
+                println!("  Replication: {}", s.replication);
+            } else {
+                println!("  Erasure coding: {}", s.ec_policy);
+            }
             if s.under_construction {
                 println!("  Open for writing: yes");
             }

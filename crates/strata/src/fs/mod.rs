@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use std::process::ExitCode;
 use std::time::Duration;
-use strata_client::{CreateOptions, FileSystem, is_directory};
+use strata_client::{CreateOptions, FileStatus, FileSystem, is_directory};
 use strata_core::Error;
 use strata_core::permission::Permission;
 use strata_proto::rpc::BlockHealth;
@@ -222,17 +222,16 @@ async fn targets(fs: &FileSystem, path: &str, recursive: bool) -> strata_core::R
     Ok(out)
 }
 
-/// Every file at or beneath `path`.
-async fn files_beneath(fs: &FileSystem, path: &str) -> strata_core::Result<Vec<String>> {
+/// The status of every file at or beneath `path`.
+pub async fn files_beneath(fs: &FileSystem, path: &str) -> strata_core::Result<Vec<FileStatus>> {
     let status = fs.stat(path).await?;
     if !is_directory(&status) {
-        return Ok(vec![status.path]);
+        return Ok(vec![status]);
     }
     Ok(listing::walk(fs, path)
         .await?
         .into_iter()
         .filter(|s| !is_directory(s))
-        .map(|s| s.path)
         .collect())
 }
 
@@ -338,7 +337,13 @@ async fn setrep(
 ) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
-        files.extend(files_beneath(fs, p).await.context("setrep")?);
+        files.extend(
+            files_beneath(fs, p)
+                .await
+                .context("setrep")?
+                .into_iter()
+                .map(|s| s.path),
+        );
     }
     for f in &files {
         fs.set_replication(f, replication).await.context("setrep")?;

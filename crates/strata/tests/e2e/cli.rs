@@ -7,13 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use strata_testkit::{pattern, wait_until};
 
-/// Starts `strata local` and returns it with the master address it printed.
-fn start_local(dir: &std::path::Path) -> (Child, String) {
+/// Starts `strata local` with `workers` workers and returns it with the master address it
+/// printed.
+fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String) {
     let mut child = Command::new(binary())
         .args([
             "local",
             "--workers",
-            "3",
+            &workers.to_string(),
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
@@ -64,7 +65,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     std::fs::write(&local_file, &data).unwrap();
     let input = local_file.to_str().unwrap();
 
-    let (mut local, master) = start_local(&dir.path().join("data"));
+    let (mut local, master) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/demo/sub"]).0, 0);
@@ -115,7 +116,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         "Ctrl-C stops strata local cleanly"
     );
 
-    let (mut local, master) = start_local(&dir.path().join("data"));
+    let (mut local, master) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let back2 = dir.path().join("back2.bin");
     let (code, _, err) = cli(
@@ -133,7 +134,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut local, master) = start_local(&dir.path().join("data"));
+    let (mut local, master) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/e/d/inner"]).0, 0);
@@ -164,6 +165,15 @@ async fn bad_requests_get_clear_errors_and_exit_codes() {
         ),
         (vec!["fs", "cat", "/e/d"], "/e/d: is a directory"),
         (vec!["fs", "touchz", "/e/d"], "not a zero-length file"),
+        (
+            vec!["ec", "set", "/e/d", "RS-6-3-1024k"],
+            "RS-6-3-1024k needs 9 workers",
+        ),
+        (vec!["ec", "set", "/e/d", "RS-6-3"], "RS-6-3"),
+        (
+            vec!["fs", "put", "--ec-policy", "RS-3-2-1024k", "-", "/e/new"],
+            "RS-3-2-1024k needs 5 workers",
+        ),
     ];
     for (args, message) in cases {
         let (code, _, err) = run(&args);
@@ -176,5 +186,77 @@ async fn bad_requests_get_clear_errors_and_exit_codes() {
     let (code, _, err) = cli("127.0.0.1:1", &["fs", "ls", "/"]);
     assert_eq!(code, 1);
     assert!(err.contains("cannot reach the master"), "{err}");
+    assert_eq!(interrupt(&mut local), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourteen_local_workers_run_rs_10_4_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let local_file = dir.path().join("wide.bin");
+    let data = pattern(14, 23_456_789);
+    std::fs::write(&local_file, &data).unwrap();
+    let (mut local, master) = start_local(&dir.path().join("data"), 14);
+    wait_ready(&master).await;
+    let run = |args: &[&str]| cli(&master, args);
+    let (code, out, _) = run(&["ec", "list"]);
+    assert_eq!(code, 0);
+    for policy in [
+        "RS-3-2-1024k",
+        "RS-6-3-1024k",
+        "RS-10-4-1024k",
+        "XOR-2-1-1024k",
+    ] {
+        assert!(out.contains(policy), "{out}");
+    }
+    assert_eq!(run(&["fs", "mkdir", "/wide"]).0, 0);
+    let (code, out, err) = run(&["ec", "set", "/wide", "RS-10-4-1024k"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["ec", "get", "/wide/sub/file"]);
+    assert_eq!(code, 1, "a missing path is an error: {out}");
+    let (code, out, _) = run(&["ec", "get", "/wide"]);
+    assert_eq!((code, out.trim()), (0, "/wide: RS-10-4-1024k"));
+    let (code, _, err) = run(&["fs", "put", local_file.to_str().unwrap(), "/wide/"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["fs", "stat", "--json", "/wide/wide.bin"]);
+    assert_eq!(code, 0);
+    let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stat["ec_policy"], "RS-10-4-1024k");
+    assert_eq!(stat["length"], 23_456_789);
+    let (code, out, _) = run(&["fs", "ls", "/wide"]);
+    assert!(code == 0 && out.contains(" EC "), "{out}");
+    let back = dir.path().join("back.bin");
+    assert_eq!(
+        run(&["fs", "get", "/wide/wide.bin", back.to_str().unwrap()]).0,
+        0
+    );
+    assert!(std::fs::read(&back).unwrap() == data);
+    let (code, out, _) = run(&["admin", "fsck", "/wide", "--files", "--blocks"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("RS-10-4-1024k") && out.contains("units=14/14 OK"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["fs", "checksum", "/wide/wide.bin"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("{:08x}", strata_core::checksum::crc32c(&data))),
+        "{out}"
+    );
+    // Back to replication and into the directory's layout again.
+    let (code, out, err) = run(&["ec", "convert", "--replicate", "/wide/wide.bin"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/wide/wide.bin: replication 3"), "{out}");
+    let (code, out, err) = run(&["ec", "convert", "/wide"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/wide/wide.bin: RS-10-4-1024k"), "{out}");
+    let again = dir.path().join("again.bin");
+    assert_eq!(
+        run(&["fs", "get", "/wide/wide.bin", again.to_str().unwrap()]).0,
+        0
+    );
+    assert!(std::fs::read(&again).unwrap() == data);
+    let (code, out, _) = run(&["admin", "report"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("bytes stored per byte"), "{out}");
     assert_eq!(interrupt(&mut local), 0);
 }

@@ -3,6 +3,7 @@
 //! every port.
 
 mod cli;
+mod erasure;
 mod failures;
 mod fuzz;
 mod harness;

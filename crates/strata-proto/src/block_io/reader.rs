@@ -1,20 +1,20 @@
-//! Reading a range of one block from one replica: the worker streams chunk-aligned packets with
-//! their checksums; every packet is verified before its bytes are handed out.
+//! Reading a range of one replica: the worker streams chunk-aligned packets with their
+//! checksums; every packet is verified before its bytes are handed out.
 
+use crate::data::{Packet, ReadBlock, Request, Response, Status, request};
+use crate::frame::{read_header, read_payload, write_frame};
+use crate::net::{connect, within};
+use crate::rpc::WorkerAddress;
 use bytes::Bytes;
 use std::time::Duration;
 use strata_core::checksum::{decode_checksums, verify_chunks};
 use strata_core::{Error, ExtendedBlock, Result};
-use strata_proto::data::{Packet, ReadBlock, Request, Response, Status, request};
-use strata_proto::frame::{read_header, read_payload, write_frame};
-use strata_proto::net::{connect, within};
-use strata_proto::rpc::WorkerAddress;
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 
 /// A stream of verified bytes of `[start, end)` of one block (block offsets) from one worker.
 #[derive(Debug)]
-pub struct BlockStream {
+pub struct BlockReader {
     block: ExtendedBlock,
     worker: WorkerAddress,
     stream: BufReader<TcpStream>,
@@ -22,9 +22,11 @@ pub struct BlockStream {
     position: u64,
     end: u64,
     timeout: Duration,
+    /// Bytes received but not yet handed out by `read_exact`.
+    pending: Option<Bytes>,
 }
 
-impl BlockStream {
+impl BlockReader {
     /// Asks `worker` for `[start, end)` of `block`.
     pub async fn open(
         block: ExtendedBlock,
@@ -33,7 +35,7 @@ impl BlockStream {
         end: u64,
         client_name: &str,
         timeout: Duration,
-    ) -> Result<BlockStream> {
+    ) -> Result<BlockReader> {
         let mut stream = connect(&worker.data_address, timeout).await?;
         let request = Request {
             op: Some(request::Op::ReadBlock(ReadBlock {
@@ -62,7 +64,7 @@ impl BlockStream {
                 ),
             });
         }
-        Ok(BlockStream {
+        Ok(BlockReader {
             block,
             worker: worker.clone(),
             stream,
@@ -70,6 +72,7 @@ impl BlockStream {
             position: start,
             end,
             timeout,
+            pending: None,
         })
     }
 
@@ -78,8 +81,43 @@ impl BlockStream {
         &self.worker
     }
 
+    /// Exactly the next `len` bytes (fewer only at the end of the range).
+    pub async fn read_exact(&mut self, len: usize) -> Result<Bytes> {
+        let first = match self.pending.take() {
+            Some(b) => b,
+            None => match self.next().await? {
+                Some(b) => b,
+                None => return Ok(Bytes::new()),
+            },
+        };
+        if first.len() >= len {
+            let mut first = first;
+            let rest = first.split_off(len);
+            if !rest.is_empty() {
+                self.pending = Some(rest);
+            }
+            return Ok(first);
+        }
+        let mut out = bytes::BytesMut::with_capacity(len);
+        out.extend_from_slice(&first);
+        while out.len() < len {
+            let Some(mut chunk) = self.next().await? else {
+                break;
+            };
+            let want = len - out.len();
+            if chunk.len() > want {
+                self.pending = Some(chunk.split_off(want));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+
     /// The next verified run of bytes, `None` at the end of the range.
     pub async fn next(&mut self) -> Result<Option<Bytes>> {
+        if let Some(pending) = self.pending.take() {
+            return Ok(Some(pending));
+        }
         loop {
             if self.position >= self.end {
                 return Ok(None);

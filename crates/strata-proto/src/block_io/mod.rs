@@ -1,0 +1,10 @@
+//! The two directions of a data-plane block transfer, shared by clients and workers: reading a
+//! range of a replica with every chunk verified ([`BlockReader`]), and sending a block down a
+//! pipeline of workers without pipeline recovery ([`BlockSink`], for copies, reconstruction and
+//! the internal blocks of erasure-coded writes, where a failed stream is simply given up).
+
+mod reader;
+mod sink;
+
+pub use reader::BlockReader;
+pub use sink::BlockSink;
