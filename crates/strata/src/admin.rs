@@ -96,7 +96,7 @@ pub async fn run(settings: Settings, args: AdminArgs) -> anyhow::Result<ExitCode
         }
         AdminCommand::Decommission { worker, wait } => {
             let report = fs.decommission(&worker).await.context("decommission")?;
-            println!("{}: {}", worker_name(&report), state_name(report.state));
+            outln!("{}: {}", worker_name(&report), state_name(report.state));
             if wait {
                 let id = report
                     .address
@@ -111,7 +111,7 @@ pub async fn run(settings: Settings, args: AdminArgs) -> anyhow::Result<ExitCode
                         .find(|w| w.address.as_ref().is_some_and(|a| a.id == id))
                         .map(|w| w.state);
                     if state == Some(WorkerState::Decommissioned as i32) {
-                        println!("{worker}: DECOMMISSIONED");
+                        outln!("{worker}: DECOMMISSIONED");
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -121,13 +121,13 @@ pub async fn run(settings: Settings, args: AdminArgs) -> anyhow::Result<ExitCode
         }
         AdminCommand::Recommission { worker } => {
             let report = fs.recommission(&worker).await.context("recommission")?;
-            println!("{}: {}", worker_name(&report), state_name(report.state));
+            outln!("{}: {}", worker_name(&report), state_name(report.state));
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::Safemode { action } => safemode(&fs, action).await,
         AdminCommand::Checkpoint => {
             let txid = fs.checkpoint().await.context("checkpoint")?;
-            println!("Namespace snapshot written at transaction {txid}");
+            outln!("Namespace snapshot written at transaction {txid}");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -188,19 +188,21 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
         }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Cluster {}: {}", s.cluster_id, s.safe_mode_status);
-    println!(
+    outln!("Cluster {}: {}", s.cluster_id, s.safe_mode_status);
+    outln!(
         "Capacity {}   Used {} ({:.1}%)   Remaining {}",
         size(s.capacity, true),
         size(s.used, true),
         percent(s.used, s.capacity),
         size(s.remaining, true)
     );
-    println!(
+    outln!(
         "Files {}   Directories {}   Blocks {}",
-        s.files, s.directories, s.blocks
+        s.files,
+        s.directories,
+        s.blocks
     );
-    println!(
+    outln!(
         "Stored {} for {} of file data ({:.2} bytes stored per byte)",
         size(s.used, true),
         size(s.file_bytes, true),
@@ -210,13 +212,19 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
             s.used as f64 / s.file_bytes as f64
         }
     );
-    println!(
+    outln!(
         "Under-replicated blocks {}   Missing blocks {}   Corrupt blocks {}   Pending deletion {}",
-        s.under_replicated, s.missing, s.corrupt, s.pending_deletion
+        s.under_replicated,
+        s.missing,
+        s.corrupt,
+        s.pending_deletion
     );
-    println!(
+    outln!(
         "Workers: {} live, {} dead, {} decommissioning, {} decommissioned",
-        s.live_workers, s.dead_workers, s.decommissioning_workers, s.decommissioned_workers
+        s.live_workers,
+        s.dead_workers,
+        s.decommissioning_workers,
+        s.decommissioned_workers
     );
     let mut t = table(&[
         "WORKER",
@@ -244,7 +252,7 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
             format!("{:.1}s ago", w.last_heartbeat_ms_ago as f64 / 1000.0),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -329,7 +337,7 @@ async fn fsck(
         }));
         return Ok(code);
     }
-    println!("FSCK of {path} on {}", fs.master().address());
+    outln!("FSCK of {path} on {}", fs.master().address());
     for f in &files {
         let troubled = f.blocks.iter().any(|b| {
             b.health != BlockHealth::Healthy as i32
@@ -344,7 +352,7 @@ async fn fsck(
         } else {
             format!("{}, {} block group(s)", f.ec_policy, f.blocks.len())
         };
-        println!(
+        outln!(
             "{} {} bytes, {layout}{}: {status}",
             f.path,
             f.length,
@@ -407,35 +415,35 @@ async fn fsck(
                     line.push_str(&format!(" corrupt:[{}]", addresses(&b.corrupt).join(", ")));
                 }
             }
-            println!("{line}");
+            outln!("{line}");
         }
     }
-    println!();
-    println!("Status: {verdict}");
-    println!(" Total size:                {} B", summary.total_size);
-    println!(" Total directories:         {}", summary.directories);
-    println!(" Total files:               {}", summary.files);
-    println!(" Total blocks:              {}", summary.blocks);
-    println!(" Healthy blocks:            {}", summary.healthy_blocks);
-    println!(
+    outln!();
+    outln!("Status: {verdict}");
+    outln!(" Total size:                {} B", summary.total_size);
+    outln!(" Total directories:         {}", summary.directories);
+    outln!(" Total files:               {}", summary.files);
+    outln!(" Total blocks:              {}", summary.blocks);
+    outln!(" Healthy blocks:            {}", summary.healthy_blocks);
+    outln!(
         " Under-replicated blocks:   {}",
         summary.under_replicated_blocks
     );
-    println!(" Missing blocks:            {}", summary.missing_blocks);
-    println!(" Corrupt blocks:            {}", summary.corrupt_blocks);
-    println!(
+    outln!(" Missing blocks:            {}", summary.missing_blocks);
+    outln!(" Corrupt blocks:            {}", summary.corrupt_blocks);
+    outln!(
         " Blocks being written:      {}",
         summary.under_construction_blocks
     );
-    println!(" Degraded block groups:     {}", summary.degraded_groups);
-    println!(
+    outln!(" Degraded block groups:     {}", summary.degraded_groups);
+    outln!(
         " Unrecoverable groups:      {}",
         summary.unrecoverable_groups
     );
-    println!(" Live workers:              {}", summary.live_workers);
-    println!(" Racks:                     {}", summary.racks);
-    println!();
-    println!("The filesystem under path '{path}' is {verdict}");
+    outln!(" Live workers:              {}", summary.live_workers);
+    outln!(" Racks:                     {}", summary.racks);
+    outln!();
+    outln!("The filesystem under path '{path}' is {verdict}");
     Ok(code)
 }
 
@@ -455,9 +463,9 @@ async fn safemode(fs: &FileSystem, verb: SafeModeVerb) -> anyhow::Result<ExitCod
                 .context("safemode")?;
         }
     }
-    println!("Safe mode is {}", if state.on { "ON" } else { "OFF" });
+    outln!("Safe mode is {}", if state.on { "ON" } else { "OFF" });
     if state.on {
-        println!("{}", state.status);
+        outln!("{}", state.status);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -97,11 +97,11 @@ pub async fn run(settings: Settings, args: EcArgs) -> anyhow::Result<ExitCode> {
                     if p.built_in { "built in" } else { "added" }.to_string(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
         }
         EcCommand::AddPolicy { name } => {
             let p = fs.add_ec_policy(&name).await.context("ec add-policy")?;
-            println!("Policy {} available", p.name);
+            outln!("Policy {} available", p.name);
         }
         EcCommand::Set {
             path,
@@ -114,23 +114,23 @@ pub async fn run(settings: Settings, args: EcArgs) -> anyhow::Result<ExitCode> {
                 policy.unwrap_or_default()
             };
             fs.set_ec_policy(&path, &policy).await.context("ec set")?;
-            println!("Set {policy} on {path}");
+            outln!("Set {policy} on {path}");
         }
         EcCommand::Get { path, json } => {
             let got = fs.get_ec_policy(&path).await.context("ec get")?;
             if json {
                 print_json(&json!({"path": path, "policy": got.policy, "set_on": got.set_on}));
             } else if got.set_on.is_empty() {
-                println!("{path}: {} (the default)", got.policy);
+                outln!("{path}: {} (the default)", got.policy);
             } else if got.set_on == path.trim_end_matches('/') || got.set_on == path {
-                println!("{path}: {}", got.policy);
+                outln!("{path}: {}", got.policy);
             } else {
-                println!("{path}: {} (inherited from {})", got.policy, got.set_on);
+                outln!("{path}: {} (inherited from {})", got.policy, got.set_on);
             }
         }
         EcCommand::Unset { path } => {
             fs.set_ec_policy(&path, "").await.context("ec unset")?;
-            println!("Unset the policy of {path}");
+            outln!("Unset the policy of {path}");
         }
         EcCommand::Convert { paths, replicate } => {
             let layout = if replicate { REPLICATION } else { "" };
@@ -163,7 +163,7 @@ async fn convert(fs: &FileSystem, paths: &[String], layout: &str) -> anyhow::Res
             converted.ec_policy
         };
         bar.inc(length);
-        bar.suspend(|| println!("{file}: {layout}"));
+        bar.suspend(|| outln!("{file}: {layout}"));
     }
     bar.finish_and_clear();
     Ok(())

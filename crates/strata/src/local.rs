@@ -58,13 +58,13 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         };
         workers.push(worker);
     }
-    println!(
+    outln!(
         "Strata local cluster is up (data in {})",
         args.data_dir.display()
     );
-    println!("  master    {master_address}");
+    outln!("  master    {master_address}");
     for w in &workers {
-        println!(
+        outln!(
             "  worker    {}  rack {}  ({})",
             w.address().data_address,
             w.address().rack,
@@ -76,16 +76,16 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     } else {
         format!(" --master {master_address}")
     };
-    println!();
-    println!("Try, in another terminal:");
-    println!("  strata fs{flag} mkdir -p /demo");
-    println!("  strata fs{flag} put /etc/hosts /demo/");
-    println!("  strata fs{flag} ls -h /demo");
-    println!("  strata fs{flag} cat /demo/hosts");
-    println!("  strata admin{flag} report");
-    println!("  strata admin{flag} fsck /");
-    println!();
-    println!("Press Ctrl-C to stop.");
+    outln!();
+    outln!("Try, in another terminal:");
+    outln!("  strata fs{flag} mkdir -p /demo");
+    outln!("  strata fs{flag} put /etc/hosts /demo/");
+    outln!("  strata fs{flag} ls -h /demo");
+    outln!("  strata fs{flag} cat /demo/hosts");
+    outln!("  strata admin{flag} report");
+    outln!("  strata admin{flag} fsck /");
+    outln!();
+    outln!("Press Ctrl-C to stop.");
     shutdown_signal().await;
     eprintln!("stopping the local cluster");
     for w in workers {

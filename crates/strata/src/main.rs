@@ -1,11 +1,12 @@
 //! `strata`: one binary for every role of a Strata cluster and every client command.
 
+#[macro_use]
+mod output;
 mod admin;
 mod bench;
 mod ec;
 mod fs;
 mod local;
-mod output;
 mod roles;
 mod settings;
 
@@ -47,18 +48,7 @@ enum Command {
     Config,
 }
 
-/// Lets a closed pipe end the process quietly, as it does for `ls | head`: Rust ignores
-/// SIGPIPE by default, which turns every later print into a panic.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in `main`, before any thread starts; SIG_DFL is a valid
-    // disposition for SIGPIPE.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
     let server = matches!(
         cli.command,
@@ -97,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ec(args) => ec::run(settings, args).await,
         Command::Bench(args) => bench::run(settings, args).await,
         Command::Config => {
-            print!("{}", settings.config.to_toml());
+            out!("{}", settings.config.to_toml());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,4 +1,5 @@
-//! How the CLI prints things: sizes, times, permissions, tables, JSON and progress bars.
+//! How the CLI prints things: sizes, times, permissions, tables, JSON and progress bars, and
+//! the `outln!`/`out!` macros every line of standard output goes through.
 
 use comfy_table::{ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -7,6 +8,40 @@ use std::time::{Duration, UNIX_EPOCH};
 use strata_client::FileStatus;
 use strata_client::is_directory;
 use strata_core::permission::Permission;
+
+/// Prints a line on standard output like `println!`, except that a reader that went away
+/// (`strata fs ls -R / | head`) ends the process quietly instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Prints on standard output like `print!`, with the closed-pipe handling of `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// Writes to standard output. SIGPIPE stays ignored (as Rust sets it) so that a worker closing
+/// a socket is an error the client handles, not the end of the process; a closed standard
+/// output ends the process with success (its reader has all it wanted), any other failure to
+/// write it with a message and exit code 1.
+pub fn write_stdout(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("strata: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// A byte count, exact or human (`-h`).
 pub fn size(bytes: u64, human: bool) -> String {
@@ -54,7 +89,7 @@ pub fn status_json(status: &FileStatus) -> Value {
 /// Prints JSON on stdout.
 pub fn print_json(value: &Value) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         Err(e) => eprintln!("strata: cannot render JSON: {e}"),
     }
 }

@@ -67,7 +67,7 @@ pub async fn run_master(settings: Settings, args: MasterArgs) -> anyhow::Result<
     }
     let master = Master::start(config.clone()).await?;
     let cluster_id = master.state().cluster.lock().cluster_id.clone();
-    println!(
+    outln!(
         "Strata master listening on {} (cluster {cluster_id}, data {})",
         master.address(),
         config.data_dir.display()
@@ -97,7 +97,7 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
         config.advertise_host = args.advertise_host;
     }
     let worker = Worker::start(config.clone()).await?;
-    println!(
+    outln!(
         "Strata worker {} listening on {} (rack {}, master {}, data {})",
         worker.address().id,
         worker.address().data_address,

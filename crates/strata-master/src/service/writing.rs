@@ -224,13 +224,13 @@ impl ClientService {
         };
         let targets = {
             let cluster = self.state.cluster.lock();
+            let excluded: Vec<WorkerIdx> = req
+                .excluded_workers
+                .iter()
+                .filter_map(|id| cluster.workers.by_id(id))
+                .collect();
+            let candidates = cluster.placement_candidates();
             if let Some(policy) = &policy {
-                let excluded: Vec<WorkerIdx> = req
-                    .excluded_workers
-                    .iter()
-                    .filter_map(|id| cluster.workers.by_id(id))
-                    .collect();
-                let candidates = cluster.placement_candidates();
                 let targets = choose_spread(
                     &candidates,
                     policy.units(),
@@ -249,12 +249,6 @@ impl ClientService {
                 }
                 targets
             } else {
-                let excluded: Vec<WorkerIdx> = req
-                    .excluded_workers
-                    .iter()
-                    .filter_map(|id| cluster.workers.by_id(id))
-                    .collect();
-                let candidates = cluster.placement_candidates();
                 let writer = client_ip.and_then(|ip| {
                     let ip = ip.to_string();
                     let local: Vec<WorkerIdx> = candidates

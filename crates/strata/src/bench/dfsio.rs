@@ -132,10 +132,15 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
         Some(r) => r.to_string(),
         None => "default".to_string(),
     };
+    let layout = match &args.ec_policy {
+        _ if !args.write => "as written".to_string(),
+        Some(policy) => policy.clone(),
+        None => format!("replication {replication}"),
+    };
     if args.json {
         print_json(
             &json!({"operation": op, "files": args.files, "file_size": size, "total_bytes": total,
-            "threads": threads, "replication": replication, "seconds": elapsed,
+            "threads": threads, "replication": replication, "ec_policy": args.ec_policy, "seconds": elapsed,
             "aggregate_mib_per_sec": aggregate, "mean_file_mib_per_sec": mean_file}),
         );
     } else {
@@ -144,7 +149,7 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
             "FILES",
             "FILE SIZE",
             "THREADS",
-            "REPLICATION",
+            "LAYOUT",
             "SECONDS",
             "AGGREGATE MiB/s",
             "PER FILE MiB/s",
@@ -154,12 +159,12 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
             args.files.to_string(),
             strata_core::size::human(size),
             threads.to_string(),
-            replication,
+            layout,
             format!("{elapsed:.2}"),
             format!("{aggregate:.1}"),
             format!("{mean_file:.1}"),
         ]);
-        println!("{t}");
+        outln!("{t}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -243,8 +243,8 @@ pub async fn run(args: EcBenchArgs) -> anyhow::Result<ExitCode> {
             format!("{:.2}", f.decode_all_parity),
         ]);
     }
-    println!("{t}");
-    println!(
+    outln!("{t}");
+    outln!(
         "One core; data bytes of the stripes processed per second (1 GB = 10^9 bytes), over {} of stripes.",
         strata_core::size::human(working_set)
     );

@@ -129,6 +129,6 @@ pub async fn run(args: LimitsArgs) -> anyhow::Result<ExitCode> {
         "disk read (page cache)".to_string(),
         format!("{disk_read:.0}"),
     ]);
-    println!("{t}");
+    outln!("{t}");
     Ok(ExitCode::SUCCESS)
 }

@@ -201,6 +201,6 @@ pub async fn run(settings: Settings, args: MetaArgs) -> anyhow::Result<ExitCode>
             format!("{:.2}", quantile(&m.latencies_ms, 0.99)),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(ExitCode::SUCCESS)
 }

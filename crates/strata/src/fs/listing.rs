@@ -90,7 +90,7 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 json_entries.push(status_json(&status));
             } else {
-                println!("{}", line(&status, args.units.human, 10));
+                outln!("{}", line(&status, args.units.human, 10));
             }
             continue;
         }
@@ -100,7 +100,7 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
                 json_entries.extend(all.iter().map(status_json));
             } else {
                 for s in &all {
-                    println!("{}", line(s, args.units.human, 10));
+                    outln!("{}", line(s, args.units.human, 10));
                 }
             }
             continue;
@@ -113,11 +113,11 @@ pub async fn ls(fs: &FileSystem, args: LsArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             if first && !args.recursive {
-                println!("Found {} items", status.children);
+                outln!("Found {} items", status.children);
                 first = false;
             }
             for s in &page {
-                println!("{}", line(s, args.units.human, 10));
+                outln!("{}", line(s, args.units.human, 10));
             }
         }
     }
@@ -195,40 +195,40 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
     }
     for s in &statuses {
         if let Some(format) = &args.format {
-            println!("{}", formatted(s, format));
+            outln!("{}", formatted(s, format));
             continue;
         }
-        println!("  Path: {}", s.path);
-        println!(
+        outln!("  Path: {}", s.path);
+        outln!(
             "  Type: {}",
             if is_directory(s) { "directory" } else { "file" }
         );
         if is_directory(s) {
-            println!("  Entries: {}", s.children);
+            outln!("  Entries: {}", s.children);
         } else {
-            println!(
+            outln!(
                 "  Size: {} ({})",
                 s.length,
                 strata_core::size::human(s.length)
             );
-            println!(
+            outln!(
                 "  Blocks: {} of {}",
                 s.block_count,
                 strata_core::size::human(s.block_size)
             );
             if s.ec_policy.is_empty() {
-                println!("  Replication: {}", s.replication);
+                outln!("  Replication: {}", s.replication);
             } else {
-                println!("  Erasure coding: {}", s.ec_policy);
+                outln!("  Erasure coding: {}", s.ec_policy);
             }
             if s.under_construction {
-                println!("  Open for writing: yes");
+                outln!("  Open for writing: yes");
             }
         }
-        println!("  Permission: {} ({:o})", permissions(s), s.mode);
-        println!("  Owner: {}  Group: {}", s.owner, s.group);
-        println!("  Modified: {} UTC", time(s.modification_time));
-        println!("  Accessed: {} UTC", time(s.access_time));
+        outln!("  Permission: {} ({:o})", permissions(s), s.mode);
+        outln!("  Owner: {}  Group: {}", s.owner, s.group);
+        outln!("  Modified: {} UTC", time(s.modification_time));
+        outln!("  Accessed: {} UTC", time(s.access_time));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -273,7 +273,7 @@ pub async fn du(fs: &FileSystem, args: DuArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for (length, consumed, path) in rows {
-        println!(
+        outln!(
             "{:<12} {:<12} {path}",
             size(length, args.units.human),
             size(consumed, args.units.human)
@@ -306,7 +306,7 @@ pub async fn count(fs: &FileSystem, args: CountArgs) -> anyhow::Result<ExitCode>
                 "length": s.length, "space_consumed": s.space_consumed}),
             );
         } else {
-            println!(
+            outln!(
                 "{:>12} {:>12} {:>18} {p}",
                 s.directory_count,
                 s.file_count,

@@ -177,7 +177,7 @@ pub async fn run(settings: Settings, args: FsArgs) -> anyhow::Result<ExitCode> {
         FsCommand::Checksum { paths } => {
             for p in &paths {
                 let sum = fs.checksum(p).await.context("checksum")?;
-                println!("{p}\tCOMPOSITE-CRC32C\t{:08x}", sum.crc32c);
+                outln!("{p}\tCOMPOSITE-CRC32C\t{:08x}", sum.crc32c);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -244,7 +244,7 @@ async fn rm(
     let mut code = ExitCode::SUCCESS;
     for p in paths {
         match fs.delete(p, recursive).await {
-            Ok(true) => println!("Deleted {p}"),
+            Ok(true) => outln!("Deleted {p}"),
             Ok(false) if force => {}
             Ok(false) => {
                 eprintln!("strata: rm: {p}: no such file or directory");
@@ -347,7 +347,7 @@ async fn setrep(
     }
     for f in &files {
         fs.set_replication(f, replication).await.context("setrep")?;
-        println!("Replication {replication} set: {f}");
+        outln!("Replication {replication} set: {f}");
     }
     if !wait {
         return Ok(ExitCode::SUCCESS);

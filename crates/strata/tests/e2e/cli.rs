@@ -76,6 +76,26 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         out.contains("Found 2 items") && out.contains("/demo/input.bin") && out.contains("3000000"),
         "{out}"
     );
+    for args in [
+        &["fs", "ls", "-R", "/"][..],
+        &["fs", "cat", "/demo/input.bin"],
+    ] {
+        let mut reader_gone = Command::new(binary())
+            .args(["--master", &master])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(reader_gone.stdout.take());
+        let output = reader_gone.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stderr.is_empty(),
+            "{args:?} into a closed pipe ends quietly: {:?} {stderr}",
+            output.status
+        );
+    }
     let by_env = Command::new(binary())
         .args(["fs", "test", "-f", "/demo/input.bin"])
         .env("STRATA_MASTER", &master)

@@ -2,7 +2,7 @@
 //! m workers, a killed worker's internal blocks are reconstructed elsewhere, and a damaged
 //! cell on disk is detected (by a reader and by the scanner) and rebuilt.
 
-use crate::harness::{block_files, cli, cluster, read, wait_for_fsck};
+use crate::harness::{block_files, cli, cluster, read, wait_for_fsck, write};
 use std::time::Duration;
 use strata_client::{CreateOptions, FileSystem, FsckFile};
 use strata_proto::rpc::BlockHealth;
@@ -24,26 +24,6 @@ fn files_for(data_units: u64) -> Vec<(String, u64)> {
         ("small".to_string(), MIB + 1),
         ("large".to_string(), data_units * MIB * 3 / 2 + 4321),
     ]
-}
-
-async fn write_striped(fs: &FileSystem, path: &str, data: &[u8]) {
-    let options = CreateOptions {
-        block_size: MIB,
-        create_parents: true,
-        ..Default::default()
-    };
-    let mut w = fs
-        .create(path, options)
-        .await
-        .unwrap_or_else(|e| panic!("create {path}: {e}"));
-    for piece in data.chunks(700_001) {
-        w.write(piece)
-            .await
-            .unwrap_or_else(|e| panic!("write {path}: {e}"));
-    }
-    w.close()
-        .await
-        .unwrap_or_else(|e| panic!("close {path}: {e}"));
 }
 
 /// Whether every group of the file has all its internal blocks live, each once, none damaged
@@ -108,7 +88,7 @@ async fn every_policy_survives_m_killed_workers_and_reconstructs_a_lost_one() {
         for (name, size) in files_for(data_units) {
             let path = format!("/{policy}/{name}");
             let data = pattern(size + data_units, size as usize);
-            write_striped(&fs, &path, &data).await;
+            write(&fs, &path, &data, 0, MIB).await;
             written.push((path, data));
         }
     }
@@ -249,8 +229,8 @@ async fn a_damaged_cell_is_detected_by_readers_and_the_scanner_and_rebuilt() {
     fs.set_ec_policy("/cold", "RS-3-2-1024k").await.unwrap();
     let read_data = pattern(21, (5 * MIB + 77) as usize);
     let scanned_data = pattern(22, (4 * MIB + 5) as usize);
-    write_striped(&fs, "/cold/read", &read_data).await;
-    write_striped(&fs, "/cold/scanned", &scanned_data).await;
+    write(&fs, "/cold/read", &read_data, 0, MIB).await;
+    write(&fs, "/cold/scanned", &scanned_data, 0, MIB).await;
 
     // A reader meets the damaged data cell, decodes around it and reports it.
     let (_, internal, original) = damage_unit(&c, &fs, "/cold/read", 1).await;
