@@ -4,7 +4,7 @@
 
 use crate::harness::{block_files, cli, cluster, read, wait_for_fsck, write};
 use std::time::Duration;
-use strata_client::{CreateOptions, FileSystem, FsckFile};
+use strata_client::{FileSystem, FsckFile};
 use strata_proto::rpc::BlockHealth;
 use strata_testkit::{ProcessCluster, pattern};
 
