@@ -103,6 +103,11 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
                     w.close().await?;
                 } else {
                     let mut r = fs.open(&path).await?;
+                    anyhow::ensure!(
+                        r.length() == size,
+                        "{path}: {} bytes, not the {size} of --size (written with other options?)",
+                        r.length()
+                    );
                     let mut got = 0;
                     while let Some(chunk) = r.next_chunk().await? {
                         got += chunk.len() as u64;
