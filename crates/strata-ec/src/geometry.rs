@@ -92,6 +92,14 @@ impl StripeGeometry {
         length
     }
 
+    /// Bytes a group of `group_len` file bytes takes on workers: every data and parity
+    /// internal block.
+    pub fn stored_length(&self, group_len: u64) -> u64 {
+        (0..self.units())
+            .map(|unit| self.internal_length(group_len, unit))
+            .sum()
+    }
+
     /// Where group offset `offset` is.
     pub fn locate(&self, offset: u64) -> CellPosition {
         let stripe = offset / self.stripe_size();
@@ -166,6 +174,7 @@ mod tests {
         assert_eq!(g.internal_length(len, 4), 30);
         assert_eq!(g.stripes(len), 3);
         assert_eq!(g.internal_length(0, 3), 0);
+        assert_eq!(g.stored_length(len), 30 + 25 + 20 + 30 + 30);
     }
 
     fn arb_geometry() -> impl Strategy<Value = StripeGeometry> {

@@ -2,6 +2,7 @@
 
 use super::{BlockRecord, InodeKind, Namespace};
 use strata_core::{Error, InodeId, Result, StrataPath};
+use strata_ec::geometry::StripeGeometry;
 use strata_proto::rpc::FileStatus;
 
 /// The blocks of a file that overlap a byte range, with the file's status.
@@ -140,7 +141,16 @@ impl Namespace {
                     let len = file.length();
                     summary.files += 1;
                     summary.length += len;
-                    summary.space_consumed += len * file.replication as u64;
+                    summary.space_consumed += match self.file_policy(file) {
+                        None => len * file.replication as u64,
+                        Some(policy) => {
+                            let geometry = StripeGeometry::new(&policy);
+                            file.blocks
+                                .iter()
+                                .map(|group| geometry.stored_length(group.length))
+                                .sum()
+                        }
+                    };
                 }
             }
         }

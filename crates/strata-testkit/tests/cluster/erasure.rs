@@ -180,6 +180,9 @@ async fn a_healthy_read_touches_data_units_only() {
         ..striped(BLOCK)
     };
     write(&fs, "/one-group", &data, options).await;
+    let summary = fs.content_summary("/one-group").await.unwrap();
+    assert_eq!(summary.length, 6 * BLOCK);
+    assert_eq!(summary.space_consumed, 9 * BLOCK, "data and parity units");
     let before: Vec<u64> = (0..9)
         .map(|i| cluster.worker(i).context().bytes_served())
         .collect();

@@ -249,7 +249,8 @@ pub struct DuArgs {
     paths: Vec<String>,
 }
 
-/// `strata fs du`: bytes and bytes stored (all replicas) per entry.
+/// `strata fs du`: bytes and bytes stored (every replica, or every data and parity internal
+/// block) per entry.
 pub async fn du(fs: &FileSystem, args: DuArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for p in &args.paths {
