@@ -9,8 +9,8 @@ use strata_proto::rpc::BlockHealth;
 use strata_testkit::{ProcessCluster, pattern};
 
 const MIB: u64 = 1 << 20;
-/// Workers of the damaged-cell test (RS-3-2 and one spare).
-const DAMAGE_WORKERS: usize = 6;
+/// Workers of the damaged-cell test (RS-10-4 and one spare).
+const DAMAGE_WORKERS: usize = 15;
 const POLICIES: [(&str, u64, u64); 4] = [
     ("RS-3-2-1024k", 3, 2),
     ("RS-6-3-1024k", 6, 3),
@@ -225,23 +225,31 @@ async fn a_damaged_cell_is_detected_by_readers_and_the_scanner_and_rebuilt() {
     })
     .await;
     let fs = c.client().await;
-    fs.mkdirs("/cold", false).await.unwrap();
-    fs.set_ec_policy("/cold", "RS-3-2-1024k").await.unwrap();
-    let read_data = pattern(21, (5 * MIB + 77) as usize);
-    let scanned_data = pattern(22, (4 * MIB + 5) as usize);
-    write(&fs, "/cold/read", &read_data, 0, MIB).await;
-    write(&fs, "/cold/scanned", &scanned_data, 0, MIB).await;
+    for (policy, data_units, _) in POLICIES {
+        let dir = format!("/damaged/{policy}");
+        fs.mkdirs(&dir, true).await.unwrap();
+        fs.set_ec_policy(&dir, policy).await.unwrap();
+        let read_data = pattern(21 + data_units, (data_units * MIB + MIB / 2 + 77) as usize);
+        let scanned_data = pattern(22 + data_units, (data_units * MIB + 5) as usize);
+        let (read_path, scanned_path) = (format!("{dir}/read"), format!("{dir}/scanned"));
+        write(&fs, &read_path, &read_data, 0, MIB).await;
+        write(&fs, &scanned_path, &scanned_data, 0, MIB).await;
 
-    // A reader meets the damaged data cell, decodes around it and reports it.
-    let (_, internal, original) = damage_unit(&c, &fs, "/cold/read", 1).await;
-    assert!(read(&fs, "/cold/read").await == read_data);
-    wait_until_rebuilt(&c, &fs, "/cold/read", internal, &original).await;
+        // A reader meets the damaged data cell, decodes around it and reports it.
+        let (_, internal, original) = damage_unit(&c, &fs, &read_path, 1).await;
+        assert!(read(&fs, &read_path).await == read_data, "{read_path}");
+        wait_until_rebuilt(&c, &fs, &read_path, internal, &original).await;
 
-    // Nobody reads this one: the worker's scanner finds the damaged parity cell.
-    let (_, internal, original) = damage_unit(&c, &fs, "/cold/scanned", 4).await;
-    wait_until_rebuilt(&c, &fs, "/cold/scanned", internal, &original).await;
-    assert!(read(&fs, "/cold/scanned").await == scanned_data);
-    assert!(read(&fs, "/cold/read").await == read_data);
+        // Nobody reads this one: the worker's scanner finds the damaged parity cell.
+        let parity = data_units as u32;
+        let (_, internal, original) = damage_unit(&c, &fs, &scanned_path, parity).await;
+        wait_until_rebuilt(&c, &fs, &scanned_path, internal, &original).await;
+        assert!(
+            read(&fs, &scanned_path).await == scanned_data,
+            "{scanned_path}"
+        );
+        assert!(read(&fs, &read_path).await == read_data, "{read_path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
