@@ -287,17 +287,28 @@ impl FileSystem {
             source: parse(source)?.to_string(),
             destination: parse(destination)?.to_string(),
             overwrite: false,
+            if_destination: None,
         };
         call!(self.inner.master, client, rename(request)).map(|_| ())
     }
 
     /// Renames file `source` over file `destination` in one step: readers see one or the
-    /// other, and the replaced file's space is freed.
-    pub async fn replace(&self, source: &str, destination: &str) -> Result<()> {
+    /// other, and the replaced file's space is freed. With `if_destination` (a status of the
+    /// destination read earlier), only if the destination has not changed since.
+    pub async fn replace(
+        &self,
+        source: &str,
+        destination: &str,
+        if_destination: Option<&FileStatus>,
+    ) -> Result<()> {
         let request = RenameRequest {
             source: parse(source)?.to_string(),
             destination: parse(destination)?.to_string(),
             overwrite: true,
+            if_destination: if_destination.map(|s| FileVersion {
+                modification_time: s.modification_time,
+                length: s.length,
+            }),
         };
         call!(self.inner.master, client, rename(request)).map(|_| ())
     }
@@ -540,7 +551,10 @@ impl FileSystem {
             let _ = self.delete(temporary, false).await;
             return Err(e);
         }
-        self.replace(temporary, path).await?;
+        if let Err(e) = self.replace(temporary, path, Some(&original)).await {
+            let _ = self.delete(temporary, false).await;
+            return Err(e);
+        }
         self.stat(path).await
     }
 
@@ -565,13 +579,6 @@ impl FileSystem {
             writer.write(&chunk).await?;
         }
         writer.close().await?;
-        let now = self.stat(source).await?;
-        if now.length != original.length || now.modification_time != original.modification_time {
-            return Err(Error::InvalidOperation {
-                path: source.to_string(),
-                reason: "the file changed while it was converted".to_string(),
-            });
-        }
         self.set_owner(temporary, &original.owner, &original.group)
             .await?;
         self.set_times(temporary, original.modification_time, original.access_time)

@@ -307,6 +307,15 @@ impl Namespace {
         let replaced_file = match existing {
             Some(target) if op.overwrite => {
                 let file = self.closed_file(target, &destination)?;
+                if let Some(expected) = &op.if_destination {
+                    let mtime = self.inode(target)?.mtime;
+                    if mtime != expected.modification_time || file.length() != expected.length {
+                        return Err(Error::InvalidOperation {
+                            path: destination.to_string(),
+                            reason: "the file changed since it was read".to_string(),
+                        });
+                    }
+                }
                 if self.inode(id)?.is_directory() {
                     return Err(Error::IsADirectory {
                         path: source.to_string(),

@@ -181,6 +181,7 @@ fn rename_rules() {
             destination: d.into(),
             time: 5,
             overwrite: false,
+            if_destination: None,
         })
     };
     assert!(matches!(
@@ -402,19 +403,42 @@ fn rename_with_overwrite_replaces_a_file_atomically() {
         .iter()
         .map(|b| b.id)
         .collect();
-    let rename = |log: &mut Log, overwrite| {
+    let rename = |log: &mut Log, overwrite, if_destination| {
         log.apply(Op::Rename(journal::Rename {
             source: "/new".into(),
             destination: "/old".into(),
             time: 40,
             overwrite,
+            if_destination,
         }))
     };
     assert!(matches!(
-        rename(&mut log, false),
+        rename(&mut log, false, None),
         Err(Error::AlreadyExists { .. })
     ));
-    let Outcome::Renamed { replaced } = rename(&mut log, true).unwrap() else {
+    let old = log
+        .ns
+        .file_info(&StrataPath::parse("/old").unwrap())
+        .unwrap()
+        .unwrap();
+    let version = |modification_time, length| {
+        Some(journal::FileVersion {
+            modification_time,
+            length,
+        })
+    };
+    // A destination that changed since the caller read it is kept.
+    for changed in [
+        version(old.modification_time + 1, old.length),
+        version(old.modification_time, old.length + 1),
+    ] {
+        assert!(matches!(
+            rename(&mut log, true, changed),
+            Err(Error::InvalidOperation { .. })
+        ));
+    }
+    let unchanged = version(old.modification_time, old.length);
+    let Outcome::Renamed { replaced } = rename(&mut log, true, unchanged).unwrap() else {
         panic!("not renamed");
     };
     let replaced: Vec<BlockId> = replaced.iter().map(|b| b.id).collect();
@@ -439,6 +463,7 @@ fn rename_with_overwrite_replaces_a_file_atomically() {
         destination: "/dir".into(),
         time: 41,
         overwrite: true,
+        if_destination: None,
     }));
     assert!(
         matches!(refused, Err(Error::IsADirectory { .. })),
@@ -485,6 +510,7 @@ proptest! {
                     destination: path_for(d2, n2),
                     time: 1,
                     overwrite: false,
+                    if_destination: None,
                 })),
                 Action::Delete(d, n, r) => log.apply(Op::Delete(journal::Delete {
                     path: path_for(d, n),

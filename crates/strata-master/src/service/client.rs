@@ -350,6 +350,10 @@ impl ClientProtocol for ClientService {
                 destination: destination.to_string(),
                 time: now_millis(),
                 overwrite: req.overwrite,
+                if_destination: req.if_destination.map(|v| journal::FileVersion {
+                    modification_time: v.modification_time,
+                    length: v.length,
+                }),
             }))
             .await
         }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 use strata_client::{CreateOptions, FileSystem};
+use strata_core::Error;
 use strata_testkit::{MiniCluster, fast_config, pattern, wait_until};
 
 const MIB: u64 = 1 << 20;
@@ -375,6 +376,23 @@ async fn append_adds_groups_and_convert_switches_layouts_both_ways() {
     let listing = fs.list("/warm").collect().await.unwrap();
     let names: Vec<&str> = listing.iter().map(|s| s.path.as_str()).collect();
     assert_eq!(names.len(), 2, "no temporary file is left: {names:?}");
+    // A file appended to after it was read for a conversion is not replaced by the copy.
+    let read_for_copy = fs.stat("/warm/table").await.unwrap();
+    write(&fs, "/warm/copy", &data, striped(MIB)).await;
+    let mut w = fs.append("/warm/table").await.unwrap();
+    w.write(b"appended meanwhile").await.unwrap();
+    w.close().await.unwrap();
+    let refused = fs
+        .replace("/warm/copy", "/warm/table", Some(&read_for_copy))
+        .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidOperation { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fs.stat("/warm/table").await.unwrap().length,
+        data.len() as u64 + 18
+    );
     cluster.shutdown().await;
 }
 
