@@ -95,12 +95,14 @@ pub fn choose_targets(
 }
 
 /// Chooses `count` workers for the internal blocks of a block group: all different, spread
-/// over racks as evenly as the racks allow (each pick from the rack holding the fewest so far),
-/// lightly loaded ones first within a rack.
+/// over racks as evenly as the racks allow (each pick from the rack holding the fewest so far,
+/// counting the racks of `occupied`, the workers that already hold internal blocks of the
+/// group), lightly loaded ones first within a rack.
 pub fn choose_spread(
     candidates: &[Candidate],
     count: usize,
     excluded: &[WorkerIdx],
+    occupied: &[WorkerIdx],
     block_size: u64,
     rng: &mut impl Rng,
 ) -> Vec<WorkerIdx> {
@@ -111,6 +113,9 @@ pub fn choose_spread(
     eligible.shuffle(rng);
     eligible.sort_by_key(|c| c.load);
     let mut per_rack: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for holder in candidates.iter().filter(|c| occupied.contains(&c.idx)) {
+        *per_rack.entry(holder.rack.as_str()).or_default() += 1;
+    }
     let mut chosen = Vec::with_capacity(count);
     while chosen.len() < count {
         let Some(pos) = (0..eligible.len())
@@ -234,7 +239,7 @@ mod tests {
         ) {
             let c = cluster(&racks);
             let mut rng = StdRng::seed_from_u64(seed);
-            let t = choose_spread(&c, count, &[], 1, &mut rng);
+            let t = choose_spread(&c, count, &[], &[], 1, &mut rng);
             prop_assert_eq!(t.len(), count.min(c.len()));
             let mut unique = t.clone();
             unique.sort();
@@ -249,6 +254,17 @@ mod tests {
                     }
                 }
             }
+        }
+
+        #[test]
+        fn rebuilt_internal_blocks_go_to_the_racks_holding_the_fewest(seed in any::<u64>()) {
+            // Three racks of four; the group's other units hold 3, 3 and 2 per rack.
+            let c = cluster(&[4, 4, 4]);
+            let holders: Vec<WorkerIdx> = [0, 1, 2, 4, 5, 6, 8, 9].map(WorkerIdx).to_vec();
+            let mut rng = StdRng::seed_from_u64(seed);
+            let t = choose_spread(&c, 1, &holders, &holders, 1, &mut rng);
+            prop_assert_eq!(t.len(), 1);
+            prop_assert_eq!(rack_of(&c, t[0]), "/rack2");
         }
 
         #[test]

@@ -310,7 +310,14 @@ fn schedule(
                     continue;
                 };
                 let targets = if w.spread {
-                    choose_spread(&candidates, w.missing, &w.excluded, w.block.length, rng)
+                    choose_spread(
+                        &candidates,
+                        w.missing,
+                        &w.excluded,
+                        &w.excluded,
+                        w.block.length,
+                        rng,
+                    )
                 } else {
                     choose_targets(
                         &candidates,
@@ -354,7 +361,14 @@ fn schedule(
             Work::Reconstruct(w, _) => {
                 let geometry = strata_ec::StripeGeometry::new(&w.policy);
                 let length = geometry.internal_length(w.group.length, 0);
-                let targets = choose_spread(&candidates, w.missing.len(), &w.excluded, length, rng);
+                let targets = choose_spread(
+                    &candidates,
+                    w.missing.len(),
+                    &w.excluded,
+                    &w.excluded,
+                    length,
+                    rng,
+                );
                 let Some(&executor) = targets.first() else {
                     cluster.replication.needs_check.insert(w.group.id);
                     continue;

@@ -235,6 +235,7 @@ impl ClientService {
                     &candidates,
                     policy.units(),
                     &excluded,
+                    &[],
                     block_size,
                     &mut rand::rng(),
                 );
