@@ -2,6 +2,7 @@
 //! blocks stripe by stripe, decode the lost cells, and stream them to their new workers.
 
 use crate::context::WorkerContext;
+use bytes::Bytes;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
 use strata_ec::{Coder, EcPolicy, StripeGeometry};
 use strata_proto::block_io::{BlockReader, BlockSink};
@@ -72,7 +73,7 @@ pub async fn run(ctx: &WorkerContext, command: ReconstructCommand) -> Result<()>
     let wanted: Vec<usize> = sinks.iter().map(|(i, _)| *i).collect();
     for stripe in 0..geometry.stripes(group.length) {
         let width = geometry.cell_length(group.length, stripe, 0) as usize;
-        let mut cells: Vec<Option<Vec<u8>>> = vec![None; policy.units()];
+        let mut cells: Vec<Option<Bytes>> = vec![None; policy.units()];
         for (index, source, reader) in readers.iter_mut() {
             let len = geometry.cell_length(group.length, stripe, *index) as usize;
             let bytes = match reader.read_exact(len).await {
@@ -90,9 +91,14 @@ pub async fn run(ctx: &WorkerContext, command: ReconstructCommand) -> Result<()>
                     return Err(e);
                 }
             };
-            let mut cell = vec![0u8; width];
-            cell[..len].copy_from_slice(&bytes);
-            cells[*index] = Some(cell);
+            // Only the cells of a short last stripe need zero padding (and so a copy).
+            cells[*index] = Some(if len == width {
+                bytes
+            } else {
+                let mut cell = vec![0u8; width];
+                cell[..len].copy_from_slice(&bytes);
+                Bytes::from(cell)
+            });
         }
         let inputs: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
         let mut rebuilt = vec![vec![0u8; width]; wanted.len()];

@@ -6,7 +6,8 @@
 
 use super::{block_of, report_bad};
 use crate::filesystem::FsInner;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use strata_core::{Error, ExtendedBlock, Result};
@@ -301,13 +302,18 @@ impl StripedReader {
         let lost: Vec<usize> = (0..data).filter(|u| cells[*u].is_none()).collect();
         if !lost.is_empty() {
             let width = self.geometry.cell_length(length, stripe, 0) as usize;
-            let padded: Vec<Option<Vec<u8>>> = cells
+            // Only the cells of a short last stripe need zero padding (and so a copy).
+            let padded: Vec<Option<Cow<[u8]>>> = cells
                 .iter()
                 .map(|c| {
                     c.as_ref().map(|c| {
-                        let mut p = c.to_vec();
-                        p.resize(width, 0);
-                        p
+                        if c.len() == width {
+                            Cow::Borrowed(&c[..])
+                        } else {
+                            let mut p = c.to_vec();
+                            p.resize(width, 0);
+                            Cow::Owned(p)
+                        }
                     })
                 })
                 .collect();
@@ -321,10 +327,11 @@ impl StripedReader {
                     unit: lost[0],
                     error: Error::Internal(format!("decoding {}: {e}", group.block.id)),
                 })?;
+            drop(padded);
             for (unit, cell) in lost.iter().zip(rebuilt) {
-                let mut cell = BytesMut::from(&cell[..]);
+                let mut cell = Bytes::from(cell);
                 cell.truncate(self.geometry.cell_length(length, stripe, *unit) as usize);
-                cells[*unit] = Some(cell.freeze());
+                cells[*unit] = Some(cell);
             }
         }
         Ok(cells
