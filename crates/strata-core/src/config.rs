@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::size::ByteSize;
+use crate::tier::{self, Medium, TierConfig, TierDir};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,7 +40,11 @@ impl Config {
 
     /// Parses TOML text.
     pub fn parse(text: &str) -> Result<Config> {
-        toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))
+        let config: Config =
+            toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        tier::validate(&config.worker.tiers)
+            .map_err(|e| Error::InvalidArgument(format!("[worker] tiers: {e}")))?;
+        Ok(config)
     }
 
     /// Renders the configuration as TOML (what `strata config` prints).
@@ -137,6 +142,8 @@ pub struct WorkerConfig {
     pub rack: String,
     /// Space this worker may use; 0 means the free space of its disk.
     pub capacity: ByteSize,
+    /// Storage tiers, fastest first; none means one HDD tier of `data_dir` and `capacity`.
+    pub tiers: Vec<TierConfig>,
     /// Whether a finished block is fsync'd before it is acknowledged.
     pub sync_on_close: bool,
     /// Time for one full checksum pass over every stored block (0 disables the scanner).
@@ -145,6 +152,22 @@ pub struct WorkerConfig {
     /// Reads and writes to peers time out after this long without progress.
     #[serde(with = "duration_text")]
     pub socket_timeout: Duration,
+}
+
+impl WorkerConfig {
+    /// The tiers blocks are stored in: `tiers`, or one HDD tier of `data_dir`.
+    pub fn storage_tiers(&self) -> Vec<TierConfig> {
+        if !self.tiers.is_empty() {
+            return self.tiers.clone();
+        }
+        vec![TierConfig {
+            medium: Medium::Hdd,
+            dirs: vec![TierDir {
+                path: self.data_dir.clone(),
+                capacity: self.capacity,
+            }],
+        }]
+    }
 }
 
 impl Default for WorkerConfig {
@@ -156,6 +179,7 @@ impl Default for WorkerConfig {
             data_dir: PathBuf::from("./strata-data/worker"),
             rack: "/default-rack".to_string(),
             capacity: ByteSize(0),
+            tiers: Vec::new(),
             sync_on_close: false,
             scan_period: Duration::from_secs(7 * 24 * 3600),
             socket_timeout: Duration::from_secs(60),
@@ -256,5 +280,35 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors() {
         assert!(Config::parse("[master]\nheartbeat = \"1s\"\n").is_err());
+    }
+
+    #[test]
+    fn worker_tiers_default_to_the_data_dir_and_are_checked() {
+        let c = Config::default();
+        let tiers = c.worker.storage_tiers();
+        assert_eq!(tiers.len(), 1);
+        assert_eq!(tiers[0].medium, Medium::Hdd);
+        assert_eq!(tiers[0].dirs[0].path, c.worker.data_dir);
+        let text = r#"
+            [[worker.tiers]]
+            medium = "MEM"
+            dirs = [{ path = "/dev/shm/w", capacity = "64MiB" }]
+            [[worker.tiers]]
+            medium = "HDD"
+            dirs = [{ path = "/d1" }, { path = "/d2", capacity = "1TiB" }]
+        "#;
+        let c = Config::parse(text).unwrap();
+        let tiers = c.worker.storage_tiers();
+        assert_eq!(tiers.len(), 2);
+        assert_eq!(tiers[0].dirs[0].capacity, ByteSize(64 << 20));
+        assert_eq!(tiers[1].dirs.len(), 2);
+        assert_eq!(
+            Config::parse(&c.to_toml()).unwrap().worker.tiers,
+            c.worker.tiers
+        );
+        let backwards = "[[worker.tiers]]\nmedium = \"HDD\"\ndirs = [{ path = \"/a\" }]\n\
+                         [[worker.tiers]]\nmedium = \"MEM\"\ndirs = [{ path = \"/b\" }]\n";
+        let error = Config::parse(backwards).unwrap_err().to_string();
+        assert!(error.contains("fastest first"), "{error}");
     }
 }

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod path;
 pub mod permission;
 pub mod size;
+pub mod tier;
 
 pub use error::{Error, Result};
 pub use ids::{BlockId, ExtendedBlock, InodeId};

@@ -53,9 +53,14 @@ impl MiniCluster {
         Ok(())
     }
 
+    /// Starts worker `i`; relative tier directories of the configuration are placed inside
+    /// the worker's own directory.
     async fn launch_worker(&self, i: usize) -> Result<Worker> {
         let mut config = self.config.worker.clone();
         config.data_dir = self.worker_dir(i);
+        for dir in config.tiers.iter_mut().flat_map(|t| t.dirs.iter_mut()) {
+            dir.path = self.worker_dir(i).join(&dir.path);
+        }
         config.master = self.master_address();
         config.rack = self.racks[i].clone();
         Worker::start(config).await

@@ -25,19 +25,18 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Loads the store in `config.data_dir`, binds the data port and joins the master.
+    /// Loads the store from the configured tiers (`config.data_dir` when none), binds the
+    /// data port and joins the master.
     pub async fn start(config: WorkerConfig) -> Result<Worker> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let id = load_or_create_id(&data_dir)?;
-        let (capacity, sync) = (config.capacity.bytes(), config.sync_on_close);
-        let dir = data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || {
-            BlockStore::open(&dir, DEFAULT_CHUNK_SIZE, capacity, sync)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("loading the block store panicked: {e}")))??;
+        let (tiers, sync) = (config.storage_tiers(), config.sync_on_close);
+        let store =
+            tokio::task::spawn_blocking(move || BlockStore::open(&tiers, DEFAULT_CHUNK_SIZE, sync))
+                .await
+                .map_err(|e| Error::Internal(format!("loading the block store panicked: {e}")))??;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| Error::io(format!("binding the data port {}", config.listen), e))?;

@@ -120,19 +120,17 @@ fn open_replica(ctx: &WorkerContext, req: &WriteBlock) -> Result<ReplicaWriter> 
     let stage = WriteStage::try_from(req.stage)
         .map_err(|_| Error::Protocol(format!("unknown write stage {}", req.stage)))?;
     let mode = match stage {
-        WriteStage::Create | WriteStage::Transfer => {
-            if ctx.store.storage().remaining == 0 {
-                return Err(Error::NoSpace {
-                    reason: format!("worker {} has no space left", ctx.id),
-                });
-            }
-            OpenMode::Create
-        }
+        WriteStage::Create | WriteStage::Transfer => OpenMode::Create,
         WriteStage::Append => OpenMode::Append,
         WriteStage::PipelineRecovery => OpenMode::Recover,
     };
-    ctx.store
-        .open_writer(BlockId(block.id), block.generation, mode, req.start_offset)
+    ctx.store.open_writer(
+        BlockId(block.id),
+        block.generation,
+        mode,
+        req.start_offset,
+        req.expected_length,
+    )
 }
 
 /// Connects to the next worker and forwards the request; on failure returns the position of

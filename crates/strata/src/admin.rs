@@ -168,10 +168,16 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|w| {
                 let a = w.address.clone().unwrap_or_default();
-                let st = w.storage.unwrap_or_default();
+                let st = w.storage.clone().unwrap_or_default();
+                let tiers: Vec<Value> = st
+                    .tiers
+                    .iter()
+                    .map(|t| json!({"medium": t.medium, "dirs": t.dirs, "capacity": t.capacity,
+                        "used": t.used, "remaining": t.remaining}))
+                    .collect();
                 json!({"id": a.id, "address": a.data_address, "host": a.host, "rack": a.rack,
                     "state": state_name(w.state), "capacity": st.capacity, "used": st.used,
-                    "remaining": st.remaining, "blocks": w.block_count,
+                    "remaining": st.remaining, "tiers": tiers, "blocks": w.block_count,
                     "last_heartbeat_ms_ago": w.last_heartbeat_ms_ago, "active_operations": w.active_operations})
             })
             .collect();
@@ -237,9 +243,24 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
         "BLOCKS",
         "HEARTBEAT",
     ]);
+    let mut tiers = table(&["WORKER", "TIER", "DIRS", "CAPACITY", "USED", "REMAINING"]);
     for w in &report.workers {
         let a = w.address.clone().unwrap_or_default();
-        let st = w.storage.unwrap_or_default();
+        let st = w.storage.clone().unwrap_or_default();
+        for tier in &st.tiers {
+            tiers.add_row(vec![
+                a.id.clone(),
+                tier.medium.clone(),
+                tier.dirs.to_string(),
+                size(tier.capacity, true),
+                format!(
+                    "{} ({:.1}%)",
+                    size(tier.used, true),
+                    percent(tier.used, tier.capacity)
+                ),
+                size(tier.remaining, true),
+            ]);
+        }
         t.add_row(vec![
             a.id,
             a.data_address,
@@ -253,6 +274,8 @@ async fn report(fs: &FileSystem, as_json: bool) -> anyhow::Result<ExitCode> {
         ]);
     }
     outln!("{t}");
+    outln!("Storage tiers:");
+    outln!("{tiers}");
     Ok(ExitCode::SUCCESS)
 }
 

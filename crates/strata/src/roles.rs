@@ -4,6 +4,7 @@ use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata_core::ByteSize;
+use strata_core::tier::{self, Medium, TierDir};
 use strata_master::Master;
 use strata_worker::Worker;
 
@@ -33,6 +34,10 @@ pub struct WorkerArgs {
     /// Space this worker may use, e.g. 500GiB [default: the disk's size].
     #[arg(long, value_name = "SIZE")]
     capacity: Option<ByteSize>,
+    /// A storage tier directory, e.g. MEM:/dev/shm/strata:4GiB or HDD:/data1/strata (repeat
+    /// for more; new blocks go to the fastest tier with room) [default: HDD in --data-dir].
+    #[arg(long = "tier", value_name = "MEDIUM:DIR[:SIZE]", value_parser = tier::parse_dir_spec)]
+    tiers: Vec<(Medium, TierDir)>,
     /// Host name registered with the master when listening on a wildcard address.
     #[arg(long, value_name = "HOST")]
     advertise_host: Option<String>,
@@ -95,6 +100,10 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
     }
     if args.advertise_host.is_some() {
         config.advertise_host = args.advertise_host;
+    }
+    if !args.tiers.is_empty() {
+        config.tiers = tier::group(args.tiers);
+        tier::validate(&config.tiers).map_err(|e| anyhow::anyhow!("worker: --tier: {e}"))?;
     }
     let worker = Worker::start(config.clone()).await?;
     outln!(

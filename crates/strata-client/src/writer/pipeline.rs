@@ -33,6 +33,8 @@ pub struct PipelineSettings {
     pub window: usize,
     /// How long to wait for a worker.
     pub timeout: Duration,
+    /// The block size: workers put a new replica where it has room to grow that far.
+    pub block_size: u64,
 }
 
 /// Why a pipeline could not be set up.
@@ -436,6 +438,7 @@ async fn connect_chain(
             start_offset,
             old_generation: 0,
             chunk_size: settings.chunk_size,
+            expected_length: settings.block_size,
         })),
     };
     write_frame(&mut stream, &request, &[])
@@ -562,6 +565,7 @@ mod tests {
             chunk_size: 4096,
             window: 1 << 20,
             timeout: Duration::from_secs(5),
+            block_size: 1 << 20,
         }
     }
 

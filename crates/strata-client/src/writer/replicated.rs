@@ -114,6 +114,7 @@ impl ReplicatedWriter {
             chunk_size: self.fs.chunk_size,
             window: (self.fs.config.write_window.bytes() as usize).max(self.packet_size),
             timeout: self.fs.config.socket_timeout,
+            block_size: self.block_size,
         }
     }
 

@@ -160,6 +160,7 @@ impl StripedWriter {
             if index < units.len() {
                 let unit = ExtendedBlock {
                     id: block.id.internal(index),
+                    length: self.capacity / self.policy.data as u64,
                     ..block
                 };
                 units[index] = Some(UnitStream::start(&self.fs, unit, worker.clone()));

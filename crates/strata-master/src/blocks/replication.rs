@@ -579,6 +579,7 @@ mod tests {
                     capacity: 1 << 30,
                     used: 0,
                     remaining: 1 << 30,
+                    tiers: Vec::new(),
                 },
                 Instant::now(),
             );

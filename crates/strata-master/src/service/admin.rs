@@ -36,7 +36,7 @@ pub(crate) fn worker_report(cluster: &Cluster, w: &WorkerEntry, now: Instant) ->
     WorkerReport {
         address: Some(w.address.clone()),
         state: w.state() as i32,
-        storage: Some(w.storage),
+        storage: Some(w.storage.clone()),
         block_count: cluster.blocks.count_on(w.idx) as u64,
         last_heartbeat_ms_ago: now.duration_since(w.last_heartbeat).as_millis() as u64,
         active_operations: w.active_operations,

@@ -29,7 +29,8 @@ pub struct BlockSink {
 }
 
 impl BlockSink {
-    /// Opens a pipeline through `targets` for `block` (its generation; length unused).
+    /// Opens a pipeline through `targets` for `block`: its generation, and its length as the
+    /// most it will hold (targets put it in a tier with that much room; 0 when unknown).
     pub async fn open(
         block: ExtendedBlock,
         targets: &[WorkerAddress],
@@ -59,6 +60,7 @@ impl BlockSink {
                 start_offset: 0,
                 old_generation: 0,
                 chunk_size,
+                expected_length: block.length,
             })),
         };
         write_frame(&mut stream, &request, &[]).await?;

@@ -1,7 +1,9 @@
 //! Whole-cluster behaviour on in-process clusters: data round trips, namespace rules and
-//! errors, durability across master restarts, replication convergence and erasure coding.
+//! errors, durability across master restarts, replication convergence, erasure coding and
+//! storage tiers.
 
 mod erasure;
 mod healing;
 mod namespace;
 mod roundtrip;
+mod tiers;

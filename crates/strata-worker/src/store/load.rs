@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use strata_core::checksum::crc32c;
 use strata_core::{BlockId, Error, Result};
 
-/// Every usable replica under `layout`.
-pub fn load_replicas(layout: &Layout, chunk_size: u32) -> Result<Vec<ReplicaInfo>> {
+/// Every usable replica under `layout` (the layout of volume number `volume`).
+pub fn load_replicas(layout: &Layout, volume: usize, chunk_size: u32) -> Result<Vec<ReplicaInfo>> {
     let mut out = Vec::new();
+    let found = Found { volume, chunk_size };
     load_dir(
         &layout.rbw_dir(),
         ReplicaState::BeingWritten,
-        chunk_size,
+        &found,
         &mut out,
     )?;
     let root = layout.finalized_root();
@@ -28,7 +29,7 @@ pub fn load_replicas(layout: &Layout, chunk_size: u32) -> Result<Vec<ReplicaInfo
         .map_err(|e| Error::io(format!("listing {}", root.display()), e))?;
     for sub in subdirs.flatten() {
         if sub.path().is_dir() {
-            load_dir(&sub.path(), ReplicaState::Finalized, chunk_size, &mut out)?;
+            load_dir(&sub.path(), ReplicaState::Finalized, &found, &mut out)?;
         }
     }
     // The same block in both places (crash while finalizing): keep the finalized one.
@@ -47,12 +48,19 @@ pub fn load_replicas(layout: &Layout, chunk_size: u32) -> Result<Vec<ReplicaInfo
     Ok(by_id.into_values().collect())
 }
 
+/// Where the replicas being loaded are.
+struct Found {
+    volume: usize,
+    chunk_size: u32,
+}
+
 fn load_dir(
     dir: &Path,
     state: ReplicaState,
-    chunk_size: u32,
+    found: &Found,
     out: &mut Vec<ReplicaInfo>,
 ) -> Result<()> {
+    let chunk_size = found.chunk_size;
     let entries =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut data: HashMap<BlockId, PathBuf> = HashMap::new();
@@ -93,6 +101,7 @@ fn load_dir(
                 length,
                 state,
                 writer_active: false,
+                volume: found.volume,
             }),
             Err(e) => {
                 tracing::warn!(block = %id, error = %e, "removing a damaged replica");

@@ -10,23 +10,24 @@
 mod layout;
 mod load;
 mod reader;
+mod volume;
 mod writer;
 
 pub use layout::ReplicaState;
 pub use reader::ReplicaReader;
 pub use writer::ReplicaWriter;
 
-use layout::{Layout, chunks_for, meta_header, meta_len};
+use layout::{chunks_for, meta_header, meta_len};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use strata_core::checksum::crc32c;
+use strata_core::tier::TierConfig;
 use strata_core::{BlockId, Error, Result};
-use strata_proto::rpc::{self, ReportedBlock, StorageReport};
+use strata_proto::rpc::{self, ReportedBlock, StorageReport, TierReport};
+use volume::Volume;
 
 /// What the store knows of one replica.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub struct ReplicaInfo {
     pub state: ReplicaState,
     /// Whether a pipeline is writing it now.
     pub writer_active: bool,
+    /// The volume (tier directory) holding its files.
+    pub volume: usize,
 }
 
 impl ReplicaInfo {
@@ -62,13 +65,11 @@ type Handle = Arc<Mutex<ReplicaInfo>>;
 
 #[derive(Debug)]
 struct Inner {
-    layout: Layout,
-    data_dir: PathBuf,
+    /// Every tier's directories, fastest tier first.
+    volumes: Vec<Volume>,
     chunk_size: u32,
-    capacity: u64,
     sync_on_close: bool,
     replicas: Mutex<HashMap<BlockId, Handle>>,
-    used: AtomicU64,
 }
 
 /// The replicas on one worker.
@@ -89,29 +90,42 @@ pub enum OpenMode {
 }
 
 impl BlockStore {
-    /// Opens the store under `data_dir`, loading every replica found there.
-    pub fn open(
-        data_dir: &Path,
-        chunk_size: u32,
-        capacity: u64,
-        sync_on_close: bool,
-    ) -> Result<BlockStore> {
-        let layout = Layout::create(data_dir)?;
-        let loaded = load::load_replicas(&layout, chunk_size)?;
-        let used = loaded.iter().map(|r| r.length).sum();
-        let replicas = loaded
+    /// Opens the store over the directories of `tiers` (fastest first), loading every replica
+    /// found there.
+    pub fn open(tiers: &[TierConfig], chunk_size: u32, sync_on_close: bool) -> Result<BlockStore> {
+        let mut volumes = Vec::new();
+        for tier in tiers {
+            for dir in &tier.dirs {
+                volumes.push(Volume::open(tier.medium, &dir.path, dir.capacity.bytes())?);
+            }
+        }
+        let mut replicas: HashMap<BlockId, ReplicaInfo> = HashMap::new();
+        for (index, volume) in volumes.iter().enumerate() {
+            for info in load::load_replicas(&volume.layout, index, chunk_size)? {
+                match replicas.get(&info.id) {
+                    Some(kept) if !supersedes(&info, kept) => {
+                        tracing::warn!(block = %info.id, dir = %volume.dir.display(),
+                            "a second copy of a replica is ignored");
+                    }
+                    _ => {
+                        replicas.insert(info.id, info);
+                    }
+                }
+            }
+        }
+        for info in replicas.values() {
+            volumes[info.volume].add_used(info.length);
+        }
+        let replicas = replicas
             .into_iter()
-            .map(|info| (info.id, Arc::new(Mutex::new(info))))
+            .map(|(id, info)| (id, Arc::new(Mutex::new(info))))
             .collect();
         Ok(BlockStore {
             inner: Arc::new(Inner {
-                layout,
-                data_dir: data_dir.to_path_buf(),
+                volumes,
                 chunk_size,
-                capacity,
                 sync_on_close,
                 replicas: Mutex::new(replicas),
-                used: AtomicU64::new(used),
             }),
         })
     }
@@ -121,27 +135,30 @@ impl BlockStore {
         self.inner.chunk_size
     }
 
-    /// Opens a replica for a write pipeline.
+    /// Opens a replica for a write pipeline; a new one goes to the fastest tier with room for
+    /// `expected_length` bytes.
     pub fn open_writer(
         &self,
         id: BlockId,
         generation: u64,
         mode: OpenMode,
         start_offset: u64,
+        expected_length: u64,
     ) -> Result<ReplicaWriter> {
         match mode {
-            OpenMode::Create => self.create(id, generation),
+            OpenMode::Create => self.create(id, generation, expected_length),
             OpenMode::Append | OpenMode::Recover => {
                 let exists = self.inner.replicas.lock().contains_key(&id);
                 if !exists && mode == OpenMode::Recover && start_offset == 0 {
-                    return self.create(id, generation);
+                    return self.create(id, generation, expected_length);
                 }
                 self.reopen(id, generation, mode, start_offset)
             }
         }
     }
 
-    fn create(&self, id: BlockId, generation: u64) -> Result<ReplicaWriter> {
+    fn create(&self, id: BlockId, generation: u64, expected_length: u64) -> Result<ReplicaWriter> {
+        let volume = self.choose_volume(id, expected_length)?;
         let handle = {
             let mut replicas = self.inner.replicas.lock();
             if let Some(existing) = replicas.get(&id) {
@@ -167,12 +184,13 @@ impl BlockStore {
                 length: 0,
                 state: ReplicaState::BeingWritten,
                 writer_active: true,
+                volume,
             };
             let handle = Arc::new(Mutex::new(info));
             replicas.insert(id, handle.clone());
             handle
         };
-        let layout = &self.inner.layout;
+        let layout = &self.inner.volumes[volume].layout;
         let data_path = layout.data_path(id, ReplicaState::BeingWritten);
         let meta_path = layout.meta_path(id, generation, ReplicaState::BeingWritten);
         let opened = (|| -> std::io::Result<(File, File)> {
@@ -252,7 +270,8 @@ impl BlockStore {
         length: u64,
         state: ReplicaState,
     ) -> Result<(File, File, Option<u32>)> {
-        let layout = &self.inner.layout;
+        let volume = &self.inner.volumes[info.volume];
+        let layout = &volume.layout;
         let id = info.id;
         let old_data = layout.data_path(id, info.state);
         let old_meta = layout.meta_path(id, info.generation, info.state);
@@ -275,9 +294,7 @@ impl BlockStore {
             Ok((data, meta, partial))
         })()
         .map_err(|e| Error::io(format!("moving replica {id}"), e))?;
-        self.inner
-            .used
-            .fetch_sub(info.length.saturating_sub(length), Ordering::Relaxed);
+        volume.sub_used(info.length.saturating_sub(length));
         info.generation = generation;
         info.length = length;
         info.state = state;
@@ -318,7 +335,7 @@ impl BlockStore {
                 ),
             });
         }
-        let layout = &self.inner.layout;
+        let layout = &self.inner.volumes[info.volume].layout;
         let data_path = layout.data_path(id, info.state);
         let meta_path = layout.meta_path(id, info.generation, info.state);
         let data = File::open(&data_path)
@@ -344,7 +361,7 @@ impl BlockStore {
         replicas.remove(&id);
         drop(replicas);
         self.remove_files(&info);
-        self.inner.used.fetch_sub(info.length, Ordering::Relaxed);
+        self.inner.volumes[info.volume].sub_used(info.length);
         Some(info.reported())
     }
 
@@ -365,11 +382,11 @@ impl BlockStore {
         replicas.remove(&id);
         drop(replicas);
         self.remove_files(&info);
-        self.inner.used.fetch_sub(info.length, Ordering::Relaxed);
+        self.inner.volumes[info.volume].sub_used(info.length);
     }
 
     fn remove_files(&self, info: &ReplicaInfo) {
-        let layout = &self.inner.layout;
+        let layout = &self.inner.volumes[info.volume].layout;
         for path in [
             layout.data_path(info.id, info.state),
             layout.meta_path(info.id, info.generation, info.state),
@@ -446,20 +463,59 @@ impl BlockStore {
         self.len() == 0
     }
 
-    /// Capacity, use and free space.
+    /// Capacity, use and free space, in all and per tier.
     pub fn storage(&self) -> StorageReport {
-        let used = self.inner.used.load(Ordering::Relaxed);
-        let (disk_total, disk_free) = disk_space(&self.inner.data_dir);
-        let capacity = if self.inner.capacity > 0 {
-            self.inner.capacity
-        } else {
-            disk_total
-        };
-        StorageReport {
-            capacity,
-            used,
-            remaining: capacity.saturating_sub(used).min(disk_free),
+        let mut tiers: Vec<TierReport> = Vec::new();
+        for volume in &self.inner.volumes {
+            let (capacity, remaining) = volume.space();
+            let medium = volume.medium.name();
+            let position = match tiers.iter().position(|t| t.medium == medium) {
+                Some(position) => position,
+                None => {
+                    tiers.push(TierReport {
+                        medium: medium.to_string(),
+                        ..Default::default()
+                    });
+                    tiers.len() - 1
+                }
+            };
+            let tier = &mut tiers[position];
+            tier.capacity += capacity;
+            tier.used += volume.used();
+            tier.remaining += remaining;
+            tier.dirs += 1;
         }
+        StorageReport {
+            capacity: tiers.iter().map(|t| t.capacity).sum(),
+            used: tiers.iter().map(|t| t.used).sum(),
+            remaining: tiers.iter().map(|t| t.remaining).sum(),
+            tiers,
+        }
+    }
+
+    /// The volume a new replica goes to: in the fastest tier that has a directory with room
+    /// for `expected_length` bytes, the directory with the most room.
+    fn choose_volume(&self, id: BlockId, expected_length: u64) -> Result<usize> {
+        let volumes = &self.inner.volumes;
+        let room: Vec<u64> = volumes.iter().map(|v| v.space().1).collect();
+        let wanted = expected_length.max(1);
+        let fits = |i: &usize| room[*i] >= wanted;
+        let fastest = (0..volumes.len()).find(&fits).map(|i| volumes[i].medium);
+        let chosen = (0..volumes.len())
+            .filter(fits)
+            .filter(|i| Some(volumes[*i].medium) == fastest)
+            .max_by_key(|i| room[*i]);
+        chosen.ok_or_else(|| Error::NoSpace {
+            reason: format!(
+                "no tier of this worker has room for block {id} ({expected_length} bytes): {}",
+                volumes
+                    .iter()
+                    .zip(&room)
+                    .map(|(v, r)| format!("{} {} has {r} bytes free", v.medium, v.dir.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
     }
 
     fn handle(&self, id: BlockId) -> Result<Handle> {
@@ -474,9 +530,19 @@ impl BlockStore {
             })
     }
 
-    fn add_used(&self, bytes: u64) {
-        self.inner.used.fetch_add(bytes, Ordering::Relaxed);
+    fn add_used(&self, volume: usize, bytes: u64) {
+        if let Some(v) = self.inner.volumes.get(volume) {
+            v.add_used(bytes);
+        }
     }
+}
+
+/// Whether a replica found at start-up is to be kept over another copy of the same block
+/// found in a faster tier's directory (a crash while a replica moved between tiers): a
+/// finalized one over an unfinished one, then the newer generation, then the longer.
+fn supersedes(found: &ReplicaInfo, kept: &ReplicaInfo) -> bool {
+    let rank = |r: &ReplicaInfo| (r.state == ReplicaState::Finalized, r.generation, r.length);
+    rank(found) > rank(kept)
 }
 
 /// A replica can be moved on to `generation` at `length` only if it is of an older generation
@@ -525,13 +591,6 @@ fn truncate_files(
     let slot = layout::META_HEADER_LEN + 4 * (chunks_for(length, chunk) - 1);
     meta.write_all_at(&crc.to_le_bytes(), slot)?;
     Ok(Some(crc))
-}
-
-fn disk_space(dir: &Path) -> (u64, u64) {
-    match rustix::fs::statvfs(dir) {
-        Ok(s) => (s.f_blocks * s.f_frsize, s.f_bavail * s.f_frsize),
-        Err(_) => (0, 0),
-    }
 }
 
 #[cfg(test)]

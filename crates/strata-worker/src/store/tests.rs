@@ -2,12 +2,22 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::path::Path;
+use strata_core::ByteSize;
 use strata_core::checksum::{chunk_checksums, crc32c};
+use strata_core::tier::{Medium, TierDir};
 
 const CHUNK: u32 = 512;
 
 fn store(dir: &Path) -> BlockStore {
-    BlockStore::open(dir, CHUNK, 0, false).unwrap()
+    let tiers = [TierConfig {
+        medium: Medium::Hdd,
+        dirs: vec![TierDir {
+            path: dir.to_path_buf(),
+            capacity: ByteSize(0),
+        }],
+    }];
+    BlockStore::open(&tiers, CHUNK, false).unwrap()
 }
 
 fn write(writer: &mut ReplicaWriter, offset: u64, data: &[u8]) {
@@ -29,7 +39,9 @@ fn write_finalize_read_and_reload() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
     let data: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
-    let mut w = s.open_writer(BlockId(1), 10, OpenMode::Create, 0).unwrap();
+    let mut w = s
+        .open_writer(BlockId(1), 10, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut w, 0, &data[..700]);
     write(&mut w, 700, &data[700..]);
     let reported = s.finalize(w).unwrap();
@@ -53,10 +65,14 @@ fn write_finalize_read_and_reload() {
 fn append_continues_inside_a_partial_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
-    let mut w = s.open_writer(BlockId(2), 1, OpenMode::Create, 0).unwrap();
+    let mut w = s
+        .open_writer(BlockId(2), 1, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut w, 0, &[7u8; 300]);
     s.finalize(w).unwrap();
-    let mut w = s.open_writer(BlockId(2), 2, OpenMode::Append, 300).unwrap();
+    let mut w = s
+        .open_writer(BlockId(2), 2, OpenMode::Append, 300, 0)
+        .unwrap();
     write(&mut w, 300, &[9u8; 1000]);
     s.finalize(w).unwrap();
     let mut expected = vec![7u8; 300];
@@ -69,24 +85,31 @@ fn append_continues_inside_a_partial_chunk() {
 fn recovery_truncates_and_stops_the_old_writer() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
-    let mut old = s.open_writer(BlockId(3), 1, OpenMode::Create, 0).unwrap();
+    let mut old = s
+        .open_writer(BlockId(3), 1, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut old, 0, &[1u8; 1500]);
     let reported = s.recover_to(BlockId(3), 5, 1000).unwrap();
     assert_eq!((reported.length, reported.generation), (1000, 5));
     let err = old.write_packet(1500, &[1u8; 10], &chunk_checksums(1500, &[1u8; 10], CHUNK));
     assert!(err.is_err());
     assert_eq!(read_all(&s, BlockId(3)), vec![1u8; 1000]);
-    assert!(s.open_writer(BlockId(3), 4, OpenMode::Recover, 0).is_err());
+    assert!(
+        s.open_writer(BlockId(3), 4, OpenMode::Recover, 0, 0)
+            .is_err()
+    );
 }
 
 #[test]
 fn pipeline_recovery_reopens_at_the_acknowledged_length() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
-    let mut w = s.open_writer(BlockId(4), 1, OpenMode::Create, 0).unwrap();
+    let mut w = s
+        .open_writer(BlockId(4), 1, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut w, 0, &[3u8; 1100]);
     let mut w2 = s
-        .open_writer(BlockId(4), 2, OpenMode::Recover, 800)
+        .open_writer(BlockId(4), 2, OpenMode::Recover, 800, 0)
         .unwrap();
     assert!(
         w.write_packet(1100, &[0u8; 4], &chunk_checksums(1100, &[0u8; 4], CHUNK))
@@ -104,7 +127,9 @@ fn unfinished_replicas_reload_with_their_checked_prefix() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = store(dir.path());
-        let mut w = s.open_writer(BlockId(5), 1, OpenMode::Create, 0).unwrap();
+        let mut w = s
+            .open_writer(BlockId(5), 1, OpenMode::Create, 0, 0)
+            .unwrap();
         write(&mut w, 0, &[5u8; 1300]);
         drop(w);
     }
@@ -129,7 +154,9 @@ fn damaged_finalized_replica_is_dropped_at_load_and_delete_respects_generation()
     {
         let s = store(dir.path());
         for id in [6, 7] {
-            let mut w = s.open_writer(BlockId(id), 3, OpenMode::Create, 0).unwrap();
+            let mut w = s
+                .open_writer(BlockId(id), 3, OpenMode::Create, 0, 0)
+                .unwrap();
             write(&mut w, 0, &[1u8; 600]);
             s.finalize(w).unwrap();
         }
@@ -164,14 +191,14 @@ proptest! {
         bounds.push(data.len());
         bounds.sort();
         bounds.dedup();
-        let mut w = s.open_writer(BlockId(9), 1, OpenMode::Create, 0).unwrap();
+        let mut w = s.open_writer(BlockId(9), 1, OpenMode::Create, 0, 0).unwrap();
         let mut generation = 1;
         for pair in bounds.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             if Some(a) == append_at && a > 0 {
                 s.finalize(w).unwrap();
                 generation += 1;
-                w = s.open_writer(BlockId(9), generation, OpenMode::Append, a as u64).unwrap();
+                w = s.open_writer(BlockId(9), generation, OpenMode::Append, a as u64, 0).unwrap();
             }
             write(&mut w, a as u64, &data[a..b]);
         }
@@ -186,23 +213,102 @@ proptest! {
 fn a_failed_copy_leaves_nothing_that_blocks_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
-    let mut w = s.open_writer(BlockId(12), 7, OpenMode::Create, 0).unwrap();
+    let mut w = s
+        .open_writer(BlockId(12), 7, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut w, 0, &[1u8; 700]);
     drop(w);
     // The same generation arrives again (a re-scheduled copy): the abandoned attempt gives way.
-    let mut again = s.open_writer(BlockId(12), 7, OpenMode::Create, 0).unwrap();
+    let mut again = s
+        .open_writer(BlockId(12), 7, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut again, 0, &[2u8; 900]);
     s.finalize(again).unwrap();
     assert_eq!(read_all(&s, BlockId(12)), vec![2u8; 900]);
     assert!(
-        s.open_writer(BlockId(12), 7, OpenMode::Create, 0).is_err(),
+        s.open_writer(BlockId(12), 7, OpenMode::Create, 0, 0)
+            .is_err(),
         "a finished replica stays"
     );
-    let mut partial = s.open_writer(BlockId(13), 3, OpenMode::Create, 0).unwrap();
+    let mut partial = s
+        .open_writer(BlockId(13), 3, OpenMode::Create, 0, 0)
+        .unwrap();
     write(&mut partial, 0, &[3u8; 10]);
     s.discard_unfinished(BlockId(13), 3);
     assert!(s.info(BlockId(13)).is_some(), "not while a writer holds it");
     drop(partial);
     s.discard_unfinished(BlockId(13), 3);
     assert!(s.info(BlockId(13)).is_none());
+}
+
+fn tier(medium: Medium, path: &Path, capacity: u64) -> TierConfig {
+    TierConfig {
+        medium,
+        dirs: vec![TierDir {
+            path: path.to_path_buf(),
+            capacity: ByteSize(capacity),
+        }],
+    }
+}
+
+#[test]
+fn new_replicas_go_to_the_fastest_tier_with_room_and_reload_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
+    let tiers = [tier(Medium::Mem, &mem, 3000), tier(Medium::Hdd, &hdd, 0)];
+    let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    let data: Vec<u8> = (0..2000u32).map(|i| (i * 7) as u8).collect();
+    for id in [1, 2] {
+        let mut w = s
+            .open_writer(BlockId(id), 1, OpenMode::Create, 0, 2000)
+            .unwrap();
+        write(&mut w, 0, &data);
+        s.finalize(w).unwrap();
+    }
+    // The first fits in MEM's 3000 bytes; the second does not any more.
+    assert_eq!(s.info(BlockId(1)).unwrap().volume, 0);
+    assert_eq!(s.info(BlockId(2)).unwrap().volume, 1);
+    assert!(mem.join("current/finalized/01/blk_1").exists());
+    assert!(hdd.join("current/finalized/02/blk_2").exists());
+    let report = s.storage();
+    let media: Vec<&str> = report.tiers.iter().map(|t| t.medium.as_str()).collect();
+    assert_eq!(media, ["MEM", "HDD"]);
+    assert_eq!(report.tiers[0].capacity, 3000);
+    assert_eq!(report.tiers[0].used, 2000);
+    assert_eq!(report.tiers[0].remaining, 1000);
+    assert_eq!(report.tiers[1].used, 2000);
+    assert_eq!(report.used, 4000);
+    drop(s);
+
+    let again = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    assert_eq!(again.info(BlockId(1)).unwrap().volume, 0);
+    assert_eq!(again.info(BlockId(2)).unwrap().volume, 1);
+    assert_eq!(read_all(&again, BlockId(2)), data);
+    assert_eq!(again.storage().tiers[0].used, 2000);
+    // Deleting frees the tier it was in.
+    again.delete(BlockId(1), 1).unwrap();
+    assert_eq!(again.storage().tiers[0].used, 0);
+    assert!(!mem.join("current/finalized/01/blk_1").exists());
+}
+
+#[test]
+fn a_replica_no_tier_has_room_for_is_refused_with_no_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = dir.path().join("mem");
+    let s = BlockStore::open(&[tier(Medium::Mem, &mem, 1000)], CHUNK, false).unwrap();
+    let refused = s.open_writer(BlockId(1), 1, OpenMode::Create, 0, 2000);
+    match refused {
+        Err(Error::NoSpace { reason }) => {
+            assert!(
+                reason.contains("MEM") && reason.contains("1000 bytes free"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected no space, got {:?}", other.map(|_| ())),
+    }
+    assert!(s.info(BlockId(1)).is_none());
+    assert!(
+        s.open_writer(BlockId(1), 1, OpenMode::Create, 0, 1000)
+            .is_ok()
+    );
 }

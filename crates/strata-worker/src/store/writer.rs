@@ -92,8 +92,9 @@ impl ReplicaWriter {
                 .map_err(|e| Error::io(format!("writing checksums of {id}"), e))?;
         }
         info.length = offset + data.len() as u64;
+        let volume = info.volume;
         drop(info);
-        self.store.add_used(data.len() as u64);
+        self.store.add_used(volume, data.len() as u64);
         Ok(())
     }
 

@@ -29,6 +29,7 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
             client_name: "fuzz".into(),
             start_offset: rng.random_range(0..10_000),
             old_generation: 0,
+            expected_length: rng.random(),
             chunk_size: if rng.random_bool(0.8) {
                 4096
             } else {

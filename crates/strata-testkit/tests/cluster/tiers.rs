@@ -1,0 +1,104 @@
+//! Storage tiers: new replicas land in the fastest tier with room for a whole block, and the
+//! master's report shows every worker's tiers.
+
+use std::time::Duration;
+use strata_client::{CreateOptions, FileSystem};
+use strata_core::ByteSize;
+use strata_core::tier::{Medium, TierConfig, TierDir};
+use strata_testkit::{MiniCluster, fast_config, pattern, wait_until};
+
+const MIB: u64 = 1 << 20;
+
+fn tier(medium: Medium, dir: &str, capacity: u64) -> TierConfig {
+    TierConfig {
+        medium,
+        dirs: vec![TierDir {
+            path: dir.into(),
+            capacity: ByteSize(capacity),
+        }],
+    }
+}
+
+/// Every worker's tiers as (medium, used bytes), from the master's report.
+async fn tier_use(fs: &FileSystem) -> Vec<Vec<(String, u64)>> {
+    let report = fs.report().await.unwrap();
+    report
+        .workers
+        .iter()
+        .map(|w| {
+            w.storage
+                .as_ref()
+                .map(|s| s.tiers.iter().map(|t| (t.medium.clone(), t.used)).collect())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_fill_the_memory_tier_first_and_the_report_shows_each_tier() {
+    let mut config = fast_config();
+    // Room in MEM for one 2 MiB block per worker, not two.
+    config.worker.tiers = vec![
+        tier(Medium::Mem, "mem", 3 * MIB),
+        tier(Medium::Hdd, "hdd", 0),
+    ];
+    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    let data = pattern(7, (5 * MIB) as usize);
+    let options = CreateOptions {
+        replication: 3,
+        block_size: 2 * MIB,
+        ..Default::default()
+    };
+    let mut w = fs.create("/tiered", options).await.unwrap();
+    w.write(&data).await.unwrap();
+    w.close().await.unwrap();
+    assert!(fs.read_range("/tiered", 0, 5 * MIB).await.unwrap() == data);
+
+    // Blocks of 2, 2 and 1 MiB: the first in MEM on every worker, the others on HDD.
+    let expected = vec![("MEM".to_string(), 2 * MIB), ("HDD".to_string(), 3 * MIB)];
+    wait_until(
+        "every worker reports its tiers' use",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            let expected = expected.clone();
+            async move {
+                let tiers = tier_use(&fs).await;
+                tiers.len() == 3 && tiers.iter().all(|t| *t == expected)
+            }
+        },
+    )
+    .await;
+    for i in 0..3 {
+        let root = cluster.worker_dir(i);
+        let finalized = |tier: &str| {
+            walk(&root.join(tier))
+                .into_iter()
+                .filter(|p| !p.to_string_lossy().ends_with(".meta"))
+                .count()
+        };
+        assert_eq!(finalized("mem"), 1, "worker {i}");
+        assert_eq!(finalized("hdd"), 2, "worker {i}");
+    }
+    cluster.shutdown().await;
+}
+
+/// Every file beneath `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
