@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::size::ByteSize;
-use crate::tier::{self, Medium, TierConfig, TierDir};
+use crate::tier::{self, Medium, TierConfig, TierDir, TieringConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,6 +44,11 @@ impl Config {
             toml::from_str(text).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         tier::validate(&config.worker.tiers)
             .map_err(|e| Error::InvalidArgument(format!("[worker] tiers: {e}")))?;
+        config
+            .worker
+            .tiering
+            .validate()
+            .map_err(|e| Error::InvalidArgument(format!("[worker.tiering]: {e}")))?;
         Ok(config)
     }
 
@@ -144,6 +149,8 @@ pub struct WorkerConfig {
     pub capacity: ByteSize,
     /// Storage tiers, fastest first; none means one HDD tier of `data_dir` and `capacity`.
     pub tiers: Vec<TierConfig>,
+    /// When replicas move between tiers.
+    pub tiering: TieringConfig,
     /// Whether a finished block is fsync'd before it is acknowledged.
     pub sync_on_close: bool,
     /// Time for one full checksum pass over every stored block (0 disables the scanner).
@@ -180,6 +187,7 @@ impl Default for WorkerConfig {
             rack: "/default-rack".to_string(),
             capacity: ByteSize(0),
             tiers: Vec::new(),
+            tiering: TieringConfig::default(),
             sync_on_close: false,
             scan_period: Duration::from_secs(7 * 24 * 3600),
             socket_timeout: Duration::from_secs(60),

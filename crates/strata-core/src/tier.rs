@@ -17,6 +17,7 @@ use crate::size::ByteSize;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A storage medium, fastest first: the order new blocks try them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,6 +55,60 @@ impl Medium {
 impl fmt::Display for Medium {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Which replicas leave a full tier first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Eviction {
+    /// Least recently used: the replica read or written longest ago.
+    #[default]
+    Lru,
+    /// Least frequently used: the replica read the fewest times (then the oldest).
+    Lfu,
+}
+
+/// When replicas move between tiers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TieringConfig {
+    /// Share of a tier's capacity past which it moves replicas down to the next tier.
+    pub high_watermark: f64,
+    /// Share of a tier's capacity it moves replicas down to once past the high watermark.
+    pub low_watermark: f64,
+    /// Which replicas move down first.
+    pub eviction: Eviction,
+    /// Reads of a replica in a lower tier after which it moves up to a faster tier with room
+    /// below that tier's high watermark (0: never).
+    pub promote_after_reads: u32,
+    /// How often a worker checks its tiers.
+    #[serde(with = "crate::config::duration_text")]
+    pub interval: Duration,
+}
+
+impl Default for TieringConfig {
+    fn default() -> Self {
+        TieringConfig {
+            high_watermark: 0.95,
+            low_watermark: 0.7,
+            eviction: Eviction::Lru,
+            promote_after_reads: 3,
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl TieringConfig {
+    /// Checks that 0 < low <= high <= 1.
+    pub fn validate(&self) -> Result<(), String> {
+        let (low, high) = (self.low_watermark, self.high_watermark);
+        if !(low > 0.0 && low <= high && high <= 1.0) {
+            return Err(format!(
+                "watermarks must satisfy 0 < low ({low}) <= high ({high}) <= 1"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Strata worker: stores block replicas with CRC32C checksums, serves the data plane
-//! (pipelined writes, reads, checksums, recovery), heartbeats to the master and carries out its
-//! commands (copy, delete, recover).
+//! (pipelined writes, reads, checksums, recovery), heartbeats to the master, carries out its
+//! commands (copy, delete, recover, reconstruct) and moves replicas between its storage tiers.
 
 mod commands;
 pub mod context;
@@ -13,6 +13,7 @@ mod recovery;
 mod scanner;
 mod server;
 pub mod store;
+mod tier_keeper;
 mod transfer;
 mod write_block;
 

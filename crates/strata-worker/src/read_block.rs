@@ -25,6 +25,7 @@ pub async fn handle<W: AsyncWrite + Unpin>(
             .as_ref()
             .ok_or_else(|| Error::Protocol("ReadBlock without a block".to_string()))?;
         let reader = ctx.store.open_reader(BlockId(block.id), block.generation)?;
+        ctx.store.note_read(BlockId(block.id));
         let length = reader.info().length;
         if req.offset > length {
             return Err(Error::InvalidArgument(format!(

@@ -3,7 +3,7 @@
 use crate::context::WorkerContext;
 use crate::master_link::MasterLink;
 use crate::store::BlockStore;
-use crate::{data_server, heartbeat, scanner};
+use crate::{data_server, heartbeat, scanner, tier_keeper};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,7 +73,8 @@ impl Worker {
                 address.clone(),
                 stopped.clone(),
             )),
-            tokio::spawn(scanner::run(ctx.clone(), stopped)),
+            tokio::spawn(scanner::run(ctx.clone(), stopped.clone())),
+            tokio::spawn(tier_keeper::run(ctx.clone(), stopped)),
         ];
         tracing::info!(worker = %id, data_address = %address.data_address, rack = %config.rack,
             master = %config.master, data_dir = %data_dir.display(), blocks, "worker started");

@@ -102,3 +102,67 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_memory_tier_under_pressure_keeps_every_byte() {
+    let mut config = fast_config();
+    config.worker.tiers = vec![
+        tier(Medium::Mem, "mem", 3 * MIB),
+        tier(Medium::Hdd, "hdd", 0),
+    ];
+    config.worker.tiering.interval = Duration::from_millis(50);
+    config.worker.tiering.high_watermark = 0.9;
+    config.worker.tiering.low_watermark = 0.5;
+    config.worker.tiering.promote_after_reads = 2;
+    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    let options = CreateOptions {
+        replication: 3,
+        block_size: MIB,
+        create_parents: true,
+        ..Default::default()
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..8u64 {
+        let data = pattern(100 + i, (MIB + i * 1000) as usize);
+        let path = format!("/pressure/f{i}");
+        let mut w = fs.create(&path, options.clone()).await.unwrap();
+        w.write(&data).await.unwrap();
+        w.close().await.unwrap();
+        // Every file so far reads back while replicas move between tiers.
+        for (path, data) in &files {
+            assert!(
+                fs.read_range(path, 0, data.len() as u64).await.unwrap() == *data,
+                "{path}"
+            );
+        }
+        files.push((path, data));
+    }
+    // Each worker holds 16 replicas (8 MiB and a bit): MEM settles under its high watermark.
+    wait_until(
+        "every memory tier is under its high watermark",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move {
+                let tiers = tier_use(&fs).await;
+                tiers.len() == 3
+                    && tiers.iter().all(|t| {
+                        t.first()
+                            .is_some_and(|(m, used)| m == "MEM" && *used <= 27 * MIB / 10)
+                            && t.iter().map(|(_, used)| used).sum::<u64>() > 8 * MIB
+                    })
+            }
+        },
+    )
+    .await;
+    for (path, data) in &files {
+        assert!(
+            fs.read_range(path, 0, data.len() as u64).await.unwrap() == *data,
+            "{path}"
+        );
+    }
+    cluster.shutdown().await;
+}

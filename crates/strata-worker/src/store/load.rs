@@ -102,6 +102,8 @@ fn load_dir(
                 state,
                 writer_active: false,
                 volume: found.volume,
+                last_access: 0,
+                reads: 0,
             }),
             Err(e) => {
                 tracing::warn!(block = %id, error = %e, "removing a damaged replica");

@@ -10,19 +10,22 @@
 mod layout;
 mod load;
 mod reader;
+mod tiering;
 mod volume;
 mod writer;
 
 pub use layout::ReplicaState;
 pub use reader::ReplicaReader;
+pub use tiering::TierMoves;
 pub use writer::ReplicaWriter;
 
-use layout::{chunks_for, meta_header, meta_len};
+use layout::{Layout, chunks_for, meta_header, meta_len};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use strata_core::checksum::crc32c;
 use strata_core::tier::TierConfig;
 use strata_core::{BlockId, Error, Result};
@@ -44,6 +47,10 @@ pub struct ReplicaInfo {
     pub writer_active: bool,
     /// The volume (tier directory) holding its files.
     pub volume: usize,
+    /// When it was last written or read, on the store's logical clock (0: not since start-up).
+    pub last_access: u64,
+    /// Reads since start-up or since it last moved between tiers.
+    pub reads: u32,
 }
 
 impl ReplicaInfo {
@@ -70,6 +77,8 @@ struct Inner {
     chunk_size: u32,
     sync_on_close: bool,
     replicas: Mutex<HashMap<BlockId, Handle>>,
+    /// The logical clock of replica accesses, for eviction.
+    clock: AtomicU64,
 }
 
 /// The replicas on one worker.
@@ -102,14 +111,16 @@ impl BlockStore {
         let mut replicas: HashMap<BlockId, ReplicaInfo> = HashMap::new();
         for (index, volume) in volumes.iter().enumerate() {
             for info in load::load_replicas(&volume.layout, index, chunk_size)? {
-                match replicas.get(&info.id) {
-                    Some(kept) if !supersedes(&info, kept) => {
-                        tracing::warn!(block = %info.id, dir = %volume.dir.display(),
-                            "a second copy of a replica is ignored");
-                    }
-                    _ => {
-                        replicas.insert(info.id, info);
-                    }
+                // A second copy (a crash while the replica moved between tiers): the better
+                // one stays, the other's files go.
+                let dropped = match replicas.get(&info.id) {
+                    Some(kept) if !supersedes(&info, kept) => Some(info),
+                    _ => replicas.insert(info.id, info),
+                };
+                if let Some(dropped) = dropped {
+                    tracing::warn!(block = %dropped.id, dir = %volumes[dropped.volume].dir.display(),
+                        "removing a second copy of a replica");
+                    remove_replica_files(&volumes[dropped.volume].layout, &dropped);
                 }
             }
         }
@@ -126,6 +137,7 @@ impl BlockStore {
                 chunk_size,
                 sync_on_close,
                 replicas: Mutex::new(replicas),
+                clock: AtomicU64::new(0),
             }),
         })
     }
@@ -185,6 +197,8 @@ impl BlockStore {
                 state: ReplicaState::BeingWritten,
                 writer_active: true,
                 volume,
+                last_access: self.tick(),
+                reads: 0,
             };
             let handle = Arc::new(Mutex::new(info));
             replicas.insert(id, handle.clone());
@@ -319,6 +333,7 @@ impl BlockStore {
         let length = info.length;
         self.move_replica(&mut info, generation, length, ReplicaState::Finalized)?;
         info.writer_active = false;
+        info.last_access = self.tick();
         Ok(info.reported())
     }
 
@@ -386,17 +401,23 @@ impl BlockStore {
     }
 
     fn remove_files(&self, info: &ReplicaInfo) {
-        let layout = &self.inner.volumes[info.volume].layout;
-        for path in [
-            layout.data_path(info.id, info.state),
-            layout.meta_path(info.id, info.generation, info.state),
-        ] {
-            if let Err(e) = std::fs::remove_file(&path)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove replica file");
-            }
-        }
+        remove_replica_files(&self.inner.volumes[info.volume].layout, info);
+    }
+
+    /// Notes a read of a replica by a client, for eviction and promotion.
+    pub fn note_read(&self, id: BlockId) {
+        let Ok(handle) = self.handle(id) else {
+            return;
+        };
+        let now = self.tick();
+        let mut info = handle.lock();
+        info.last_access = now;
+        info.reads = info.reads.saturating_add(1);
+    }
+
+    /// The next tick of the access clock.
+    fn tick(&self) -> u64 {
+        self.inner.clock.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// What this worker holds of a block (for lease recovery).
@@ -533,6 +554,20 @@ impl BlockStore {
     fn add_used(&self, volume: usize, bytes: u64) {
         if let Some(v) = self.inner.volumes.get(volume) {
             v.add_used(bytes);
+        }
+    }
+}
+
+/// Removes a replica's data and meta files from `layout` (a missing file is not an error).
+fn remove_replica_files(layout: &Layout, info: &ReplicaInfo) {
+    for path in [
+        layout.data_path(info.id, info.state),
+        layout.meta_path(info.id, info.generation, info.state),
+    ] {
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove replica file");
         }
     }
 }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use std::path::Path;
 use strata_core::ByteSize;
 use strata_core::checksum::{chunk_checksums, crc32c};
-use strata_core::tier::{Medium, TierDir};
+use strata_core::tier::{Eviction, Medium, TierDir, TieringConfig};
 
 const CHUNK: u32 = 512;
 
@@ -311,4 +311,129 @@ fn a_replica_no_tier_has_room_for_is_refused_with_no_space() {
         s.open_writer(BlockId(1), 1, OpenMode::Create, 0, 1000)
             .is_ok()
     );
+}
+
+fn put(s: &BlockStore, id: u64, data: &[u8]) {
+    let mut w = s
+        .open_writer(BlockId(id), 1, OpenMode::Create, 0, data.len() as u64)
+        .unwrap();
+    write(&mut w, 0, data);
+    s.finalize(w).unwrap();
+}
+
+fn media(s: &BlockStore, ids: &[u64]) -> Vec<Medium> {
+    let volumes = [Medium::Mem, Medium::Hdd];
+    ids.iter()
+        .map(|id| volumes[s.info(BlockId(*id)).unwrap().volume])
+        .collect()
+}
+
+#[test]
+fn a_full_tier_moves_its_least_recently_used_replicas_down_and_hot_ones_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
+    let tiers = [tier(Medium::Mem, &mem, 4000), tier(Medium::Hdd, &hdd, 0)];
+    let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    let settings = TieringConfig {
+        high_watermark: 0.75,
+        low_watermark: 0.5,
+        promote_after_reads: 2,
+        ..TieringConfig::default()
+    };
+    let blocks: Vec<Vec<u8>> = (1..=4u8).map(|b| vec![b; 1000]).collect();
+    for id in 1..=3 {
+        put(&s, id, &blocks[id as usize - 1]);
+    }
+    // At the high watermark, not past it: nothing moves.
+    assert_eq!(s.rebalance_tiers(&settings), TierMoves::default());
+    s.note_read(BlockId(1));
+    put(&s, 4, &blocks[3]);
+    // 4000 bytes in MEM: the two least recently used go down to HDD, leaving 2000.
+    let moves = s.rebalance_tiers(&settings);
+    assert_eq!(moves.demoted, 2);
+    assert_eq!(
+        media(&s, &[1, 2, 3, 4]),
+        [Medium::Mem, Medium::Hdd, Medium::Hdd, Medium::Mem]
+    );
+    assert_eq!(s.storage().tiers[0].used, 2000);
+    assert_eq!(s.storage().tiers[1].used, 2000);
+    for id in 1..=4u64 {
+        assert_eq!(read_all(&s, BlockId(id)), blocks[id as usize - 1]);
+    }
+    assert!(!mem.join("current/finalized/02/blk_2").exists());
+    assert!(hdd.join("current/finalized/02/blk_2").exists());
+
+    // Block 3, read twice from HDD, comes back up (MEM stays within its high watermark).
+    s.note_read(BlockId(3));
+    s.note_read(BlockId(3));
+    let moves = s.rebalance_tiers(&settings);
+    assert_eq!(moves.promoted, 1);
+    assert_eq!(media(&s, &[2, 3]), [Medium::Hdd, Medium::Mem]);
+    assert_eq!(s.info(BlockId(3)).unwrap().reads, 0);
+    assert_eq!(read_all(&s, BlockId(3)), blocks[2]);
+    // Block 2 read twice too, but MEM has no room under its high watermark for it.
+    s.note_read(BlockId(2));
+    s.note_read(BlockId(2));
+    assert_eq!(s.rebalance_tiers(&settings).promoted, 0);
+    drop(s);
+
+    // Reloaded, every replica is where it was moved to.
+    let again = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    assert_eq!(
+        media(&again, &[1, 2, 3, 4]),
+        [Medium::Mem, Medium::Hdd, Medium::Mem, Medium::Mem]
+    );
+}
+
+#[test]
+fn least_frequently_used_replicas_leave_first_with_lfu() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
+    let tiers = [tier(Medium::Mem, &mem, 4000), tier(Medium::Hdd, &hdd, 0)];
+    let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    let settings = TieringConfig {
+        high_watermark: 0.7,
+        low_watermark: 0.5,
+        eviction: Eviction::Lfu,
+        promote_after_reads: 0,
+        ..TieringConfig::default()
+    };
+    for id in 1..=3 {
+        put(&s, id, &[id as u8; 1000]);
+    }
+    // Block 1 is read often but longest ago (LRU would move it); blocks 2 and 3 once each.
+    for _ in 0..3 {
+        s.note_read(BlockId(1));
+    }
+    s.note_read(BlockId(2));
+    s.note_read(BlockId(3));
+    assert_eq!(s.rebalance_tiers(&settings).demoted, 1);
+    assert_eq!(
+        media(&s, &[1, 2, 3]),
+        [Medium::Mem, Medium::Hdd, Medium::Mem]
+    );
+}
+
+#[test]
+fn what_a_crash_during_a_move_leaves_is_cleaned_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
+    let tiers = [tier(Medium::Mem, &mem, 0), tier(Medium::Hdd, &hdd, 0)];
+    let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    put(&s, 7, &[7; 1500]);
+    drop(s);
+    // A copy finished in HDD but the MEM files not yet removed, and a half-copied file.
+    let from = mem.join("current/finalized/07");
+    let to = hdd.join("current/finalized/07");
+    std::fs::create_dir_all(&to).unwrap();
+    for name in ["blk_7", "blk_7_1.meta"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    std::fs::write(to.join("blk_8.moving"), b"half").unwrap();
+    let again = BlockStore::open(&tiers, CHUNK, false).unwrap();
+    assert_eq!(again.info(BlockId(7)).unwrap().volume, 0);
+    assert_eq!(read_all(&again, BlockId(7)), vec![7; 1500]);
+    assert!(!to.join("blk_7").exists() && !to.join("blk_7_1.meta").exists());
+    assert!(!to.join("blk_8.moving").exists());
+    assert_eq!(again.storage().used, 1500);
 }
