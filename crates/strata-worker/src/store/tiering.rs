@@ -196,7 +196,11 @@ impl BlockStore {
                 return Err(e);
             }
         };
-        let handle = self.handle(id)?;
+        let Ok(handle) = self.handle(id) else {
+            // Deleted while it was being copied.
+            remove_temporaries(&files);
+            return Ok(false);
+        };
         let mut info = handle.lock();
         let unchanged = info.generation == generation
             && info.state == state
