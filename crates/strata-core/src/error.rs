@@ -74,6 +74,9 @@ pub enum Error {
     /// A peer could not be reached or dropped the connection.
     #[error("cannot reach {address}: {reason}")]
     Unavailable { address: String, reason: String },
+    /// The under storage of a mount failed or refused a request.
+    #[error("under storage {uri}: {reason}")]
+    UnderStorage { uri: String, reason: String },
     /// A peer sent something that breaks the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),

@@ -104,6 +104,11 @@ pub fn to_status(err: &Error) -> Status {
             d.reason = reason.clone();
             (ErrorCode::Io, Code::Internal)
         }
+        Error::UnderStorage { uri, reason } => {
+            d.address = uri.clone();
+            d.reason = reason.clone();
+            (ErrorCode::UnderStorage, Code::Unavailable)
+        }
         Error::Unavailable { address, reason } => {
             d.address = address.clone();
             d.reason = reason.clone();
@@ -197,6 +202,10 @@ fn from_detail(d: ErrorDetail) -> Option<Error> {
         ErrorCode::InvalidArgument => Error::InvalidArgument(reason),
         ErrorCode::Io => Error::Io(reason),
         ErrorCode::Unavailable => Error::Unavailable { address, reason },
+        ErrorCode::UnderStorage => Error::UnderStorage {
+            uri: address,
+            reason,
+        },
         ErrorCode::Protocol => Error::Protocol(reason),
         ErrorCode::Timeout => Error::Timeout(reason),
         ErrorCode::Internal => Error::Internal(reason),
@@ -226,6 +235,10 @@ mod tests {
             Error::InvalidPath {
                 path: "a//b".into(),
                 reason: "empty".into(),
+            },
+            Error::UnderStorage {
+                uri: "s3://lake/raw".into(),
+                reason: "access denied".into(),
             },
         ];
         for err in samples {

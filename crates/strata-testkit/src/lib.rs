@@ -1,14 +1,17 @@
 //! Real Strata clusters for tests, on loopback ports with temporary directories:
 //! [`MiniCluster`] runs master and workers inside the test process (fast), [`ProcessCluster`]
 //! runs them as child processes of the `strata` binary (so a test can `kill -9` one).
+//! [`S3Server`] is a real S3 server (s3s-fs) on loopback, to mount as under storage.
 //!
 //! Tests wait for conditions with [`wait_until`], polling with a deadline, never a bare sleep.
 
 mod mini;
 mod process;
+mod s3;
 
 pub use mini::MiniCluster;
 pub use process::{ProcessCluster, ProcessClusterOptions};
+pub use s3::S3Server;
 
 use std::future::Future;
 use std::time::Duration;
