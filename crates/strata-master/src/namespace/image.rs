@@ -17,6 +17,7 @@ impl Namespace {
             inode_count: self.inodes.len() as u64,
             ec_policies: self.ec_policies.keys().cloned().collect(),
             next_group_id: self.next_group,
+            mounts: self.mounts.values().map(|m| m.record()).collect(),
         }
     }
 
@@ -80,7 +81,9 @@ impl Namespace {
             files: 0,
             directories: 0,
             ec_policies: Default::default(),
+            mounts: Default::default(),
         };
+        ns.restore_mounts(&header.mounts);
         for name in &header.ec_policies {
             let policy = strata_ec::EcPolicy::parse(name)
                 .map_err(|e| format!("snapshot lists a bad policy: {e}"))?;

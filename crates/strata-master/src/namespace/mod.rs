@@ -7,10 +7,13 @@
 
 mod image;
 mod inode;
+mod mounts;
 mod mutate;
 mod query;
 
 pub use inode::{BlockRecord, Directory, FileInode, Inode, InodeKind};
+pub use mounts::{Mount, WRITE_TYPES};
+use mutate::new_inode_attrs;
 pub use query::{BlockRange, ContentSummary, FileBlocks};
 
 use std::collections::{BTreeMap, HashMap};
@@ -96,6 +99,7 @@ pub struct Namespace {
     files: u64,
     directories: u64,
     ec_policies: BTreeMap<String, EcPolicy>,
+    mounts: BTreeMap<String, Mount>,
 }
 
 impl Default for Namespace {
@@ -129,6 +133,7 @@ impl Namespace {
             files: 0,
             directories: 1,
             ec_policies: BTreeMap::new(),
+            mounts: BTreeMap::new(),
         }
     }
 
@@ -159,6 +164,8 @@ impl Namespace {
             Op::CommitBlockRecovery(c) => self.commit_block_recovery(c),
             Op::SetEcPolicy(s) => self.set_ec_policy(s),
             Op::AddEcPolicy(a) => self.add_ec_policy(a),
+            Op::AddMount(a) => self.add_mount(a),
+            Op::RemoveMount(r) => self.remove_mount(r),
         }
     }
 

@@ -297,6 +297,7 @@ impl Namespace {
         if source == destination {
             return Ok(Outcome::Done);
         }
+        self.check_no_mount_point_within(&source)?;
         if destination.is_within(&source) {
             return Err(Error::InvalidOperation {
                 path: destination.to_string(),
@@ -443,6 +444,7 @@ impl Namespace {
                 open_files: Vec::new(),
             });
         };
+        self.check_no_mount_point_within(&path)?;
         if let Some(dir) = self.inode(id)?.directory()
             && !dir.children.is_empty()
             && !op.recursive
@@ -619,7 +621,7 @@ impl Namespace {
         Ok(current)
     }
 
-    fn insert_child(
+    pub(super) fn insert_child(
         &mut self,
         parent: InodeId,
         name: &str,
@@ -652,7 +654,7 @@ impl Namespace {
 
     /// Removes an inode and everything beneath it, returning the blocks that were freed and
     /// the files that were open for writing.
-    fn remove_subtree(
+    pub(super) fn remove_subtree(
         &mut self,
         id: InodeId,
         time: i64,
@@ -752,14 +754,14 @@ impl Namespace {
     }
 }
 
-struct InodeAttrs {
+pub(super) struct InodeAttrs {
     owner: String,
     group: String,
     mode: u32,
     time: i64,
 }
 
-fn new_inode_attrs(owner: &str, group: &str, mode: u32, time: i64) -> InodeAttrs {
+pub(super) fn new_inode_attrs(owner: &str, group: &str, mode: u32, time: i64) -> InodeAttrs {
     InodeAttrs {
         owner: owner.to_string(),
         group: if group.is_empty() {
