@@ -2,7 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use strata_core::ByteSize;
 use strata_core::checksum::{chunk_checksums, crc32c};
 use strata_core::tier::{Eviction, Medium, TierDir, TieringConfig};
@@ -241,6 +241,16 @@ fn a_failed_copy_leaves_nothing_that_blocks_the_next_one() {
     assert!(s.info(BlockId(13)).is_none());
 }
 
+/// A MEM tier of `mem_capacity` bytes over an unbounded HDD tier, in `dir`.
+fn mem_and_hdd(dir: &Path, mem_capacity: u64) -> (PathBuf, PathBuf, [TierConfig; 2]) {
+    let (mem, hdd) = (dir.join("mem"), dir.join("hdd"));
+    let tiers = [
+        tier(Medium::Mem, &mem, mem_capacity),
+        tier(Medium::Hdd, &hdd, 0),
+    ];
+    (mem, hdd, tiers)
+}
+
 fn tier(medium: Medium, path: &Path, capacity: u64) -> TierConfig {
     TierConfig {
         medium,
@@ -254,8 +264,7 @@ fn tier(medium: Medium, path: &Path, capacity: u64) -> TierConfig {
 #[test]
 fn new_replicas_go_to_the_fastest_tier_with_room_and_reload_there() {
     let dir = tempfile::tempdir().unwrap();
-    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
-    let tiers = [tier(Medium::Mem, &mem, 3000), tier(Medium::Hdd, &hdd, 0)];
+    let (mem, hdd, tiers) = mem_and_hdd(dir.path(), 3000);
     let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
     let data: Vec<u8> = (0..2000u32).map(|i| (i * 7) as u8).collect();
     for id in [1, 2] {
@@ -331,8 +340,7 @@ fn media(s: &BlockStore, ids: &[u64]) -> Vec<Medium> {
 #[test]
 fn a_full_tier_moves_its_least_recently_used_replicas_down_and_hot_ones_come_back() {
     let dir = tempfile::tempdir().unwrap();
-    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
-    let tiers = [tier(Medium::Mem, &mem, 4000), tier(Medium::Hdd, &hdd, 0)];
+    let (mem, hdd, tiers) = mem_and_hdd(dir.path(), 4000);
     let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
     let settings = TieringConfig {
         high_watermark: 0.75,
@@ -388,8 +396,7 @@ fn a_full_tier_moves_its_least_recently_used_replicas_down_and_hot_ones_come_bac
 #[test]
 fn least_frequently_used_replicas_leave_first_with_lfu() {
     let dir = tempfile::tempdir().unwrap();
-    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
-    let tiers = [tier(Medium::Mem, &mem, 4000), tier(Medium::Hdd, &hdd, 0)];
+    let (_, _, tiers) = mem_and_hdd(dir.path(), 4000);
     let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
     let settings = TieringConfig {
         high_watermark: 0.7,
@@ -417,8 +424,7 @@ fn least_frequently_used_replicas_leave_first_with_lfu() {
 #[test]
 fn what_a_crash_during_a_move_leaves_is_cleaned_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let (mem, hdd) = (dir.path().join("mem"), dir.path().join("hdd"));
-    let tiers = [tier(Medium::Mem, &mem, 0), tier(Medium::Hdd, &hdd, 0)];
+    let (mem, hdd, tiers) = mem_and_hdd(dir.path(), 0);
     let s = BlockStore::open(&tiers, CHUNK, false).unwrap();
     put(&s, 7, &[7; 1500]);
     drop(s);

@@ -73,15 +73,7 @@ impl BlockStore {
     /// Moves replicas read often from a lower tier into the fastest tier that stays under its
     /// high watermark with them.
     fn promote(&self, settings: &TieringConfig) -> usize {
-        let mut hot: Vec<ReplicaInfo> = self
-            .replica_infos()
-            .into_iter()
-            .filter(|r| {
-                r.state == ReplicaState::Finalized
-                    && !r.writer_active
-                    && r.reads >= settings.promote_after_reads
-            })
-            .collect();
+        let mut hot = self.movable_replicas(|r| r.reads >= settings.promote_after_reads);
         hot.sort_by(|a, b| {
             b.reads
                 .cmp(&a.reads)
@@ -131,15 +123,8 @@ impl BlockStore {
 
     /// The finished replicas of tier `medium`, the first to leave first.
     fn eviction_order(&self, medium: Medium, eviction: Eviction) -> Vec<ReplicaInfo> {
-        let mut candidates: Vec<ReplicaInfo> = self
-            .replica_infos()
-            .into_iter()
-            .filter(|r| {
-                r.state == ReplicaState::Finalized
-                    && !r.writer_active
-                    && self.inner.volumes[r.volume].medium == medium
-            })
-            .collect();
+        let mut candidates =
+            self.movable_replicas(|r| self.inner.volumes[r.volume].medium == medium);
         match eviction {
             Eviction::Lru => candidates.sort_by_key(|r| r.last_access),
             Eviction::Lfu => candidates.sort_by_key(|r| (r.reads, r.last_access)),
@@ -147,12 +132,18 @@ impl BlockStore {
         candidates
     }
 
-    fn replica_infos(&self) -> Vec<ReplicaInfo> {
+    /// Finished replicas no pipeline writes that match `wanted`; only those are copied out,
+    /// since a pass runs every `tiering.interval` over the whole store.
+    fn movable_replicas(&self, wanted: impl Fn(&ReplicaInfo) -> bool) -> Vec<ReplicaInfo> {
         self.inner
             .replicas
             .lock()
             .values()
-            .map(|h| h.lock().clone())
+            .filter_map(|h| {
+                let info = h.lock();
+                (info.state == ReplicaState::Finalized && !info.writer_active && wanted(&info))
+                    .then(|| info.clone())
+            })
             .collect()
     }
 
