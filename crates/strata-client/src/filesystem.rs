@@ -94,6 +94,10 @@ impl FileSystem {
         &self.inner.master
     }
 
+    pub(crate) fn inner(&self) -> &Arc<FsInner> {
+        &self.inner
+    }
+
     /// This client's name (the holder of its write leases).
     pub fn client_name(&self) -> &str {
         &self.inner.client_name

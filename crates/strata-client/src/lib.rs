@@ -2,12 +2,14 @@
 //! over gRPC; file data goes straight to workers over the framed TCP data plane, written
 //! through replica pipelines and read from the nearest replica with failover.
 
+mod cache;
 mod filesystem;
 mod lease;
 pub mod master;
 mod reader;
 mod writer;
 
+pub use cache::MountOptions;
 pub use filesystem::{CreateOptions, FileChecksum, FileSystem, Lister, is_directory};
 pub use reader::FileReader;
 pub use strata_proto::rpc::{

@@ -238,7 +238,8 @@ impl Cluster {
             let Some((_, file, record)) = ns.block_record(block) else {
                 continue;
             };
-            if !record.complete {
+            // Bytes in under storage need no replica to be readable.
+            if !record.complete || file.persisted.is_some() {
                 continue;
             }
             total += 1;

@@ -14,6 +14,7 @@ pub mod placement;
 pub mod safemode;
 mod server;
 pub mod service;
+pub mod under_storage;
 pub mod workers;
 
 pub use server::Master;

@@ -53,6 +53,7 @@ impl Master {
             cluster: Mutex::new(Cluster::new(cluster_id.clone())),
             leases: Mutex::new(leases),
             partial_reports: Mutex::new(HashMap::new()),
+            under_storage: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await

@@ -1,6 +1,7 @@
 //! What every part of a running worker shares: identity, store, link to the master, settings.
 
 use crate::master_link::MasterLink;
+use crate::read_through::MountedStorages;
 use crate::store::BlockStore;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use strata_core::config::WorkerConfig;
@@ -16,6 +17,8 @@ pub struct WorkerContext {
     pub master: MasterLink,
     /// Settings.
     pub config: WorkerConfig,
+    /// The under storage of mounts, for read-through.
+    pub mounted: MountedStorages,
     /// Data-plane operations in progress (reported as load).
     active: AtomicU32,
     /// Block bytes sent to readers since start.
@@ -35,6 +38,7 @@ impl WorkerContext {
             store,
             master,
             config,
+            mounted: MountedStorages::default(),
             active: AtomicU32::new(0),
             served: AtomicU64::new(0),
         }

@@ -8,6 +8,7 @@ mod data_server;
 mod heartbeat;
 pub mod master_link;
 mod read_block;
+mod read_through;
 mod reconstruct;
 mod recovery;
 mod scanner;

@@ -132,6 +132,19 @@ impl MasterLink {
         }
     }
 
+    /// The under storage of the mount at `path`, with its credentials.
+    pub async fn get_mount(&self, path: &str) -> Result<MountInfo> {
+        let request = GetMountRequest {
+            path: path.to_string(),
+        };
+        self.client
+            .clone()
+            .get_mount(request)
+            .await
+            .map(|r| r.into_inner())
+            .map_err(|s| self.err(s))
+    }
+
     /// Notes a deleted replica for the next heartbeat.
     pub fn block_deleted(&self, block: ReportedBlock) {
         self.deleted.lock().push(block);

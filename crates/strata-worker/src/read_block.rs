@@ -17,8 +17,17 @@ pub const READ_PACKET: u64 = 256 << 10;
 pub async fn handle<W: AsyncWrite + Unpin>(
     ctx: &WorkerContext,
     out: &mut W,
-    req: ReadBlock,
+    mut req: ReadBlock,
 ) -> Result<()> {
+    if let Some(source) = req.ufs.take() {
+        let cached = req
+            .block
+            .as_ref()
+            .and_then(|b| ctx.store.info(BlockId(b.id)));
+        if !cached.is_some_and(|r| r.state == crate::store::ReplicaState::Finalized) {
+            return crate::read_through::handle(ctx, out, req, source).await;
+        }
+    }
     let prepared = (|| {
         let block = req
             .block

@@ -4,6 +4,7 @@
 mod output;
 mod admin;
 mod bench;
+mod cache;
 mod ec;
 mod fs;
 mod local;
@@ -40,6 +41,8 @@ enum Command {
     Fs(fs::FsArgs),
     /// Cluster administration (report, fsck, decommission, safemode).
     Admin(admin::AdminArgs),
+    /// The cache over under storage (mount, unmount, mounts, sync).
+    Cache(cache::CacheArgs),
     /// Erasure coding policies (list, set, get, unset, convert, add-policy).
     Ec(ec::EcArgs),
     /// Measure throughput and metadata speed against a running cluster.
@@ -85,6 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
         Command::Ec(args) => ec::run(settings, args).await,
+        Command::Cache(args) => cache::run(settings, args).await,
         Command::Bench(args) => bench::run(settings, args).await,
         Command::Config => {
             out!("{}", settings.config.to_toml());

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
 use strata_ec::EcPolicy;
 use strata_proto::rpc::{
-    BadReplica, GetBlockLocationsRequest, LocatedBlock, ReportBadBlocksRequest, WorkerAddress,
+    BadReplica, GetBlockLocationsRequest, LocatedBlock, ReportBadBlocksRequest,
+    SyncMetadataRequest, WorkerAddress,
 };
 use striped::StripedReader;
 
@@ -168,6 +169,17 @@ async fn locate(fs: &FsInner, path: &str) -> Result<(u64, Option<EcPolicy>, Vec<
         Some(EcPolicy::parse(&status.ec_policy).map_err(|e| Error::Protocol(e.to_string()))?)
     };
     Ok((status.length, policy, response.blocks))
+}
+
+/// Asks the master to list a mounted file in its under storage again (best effort: a failure
+/// shows in the read that follows).
+async fn sync_metadata(fs: &FsInner, path: &str) {
+    let request = SyncMetadataRequest {
+        path: path.to_string(),
+    };
+    if let Err(e) = call!(fs.master, client, sync_metadata(request)) {
+        tracing::warn!(error = %e, path, "could not list the file in under storage again");
+    }
 }
 
 /// Tells the master a replica failed its checksums.

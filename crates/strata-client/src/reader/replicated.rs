@@ -1,7 +1,7 @@
 //! Reading a replicated file: block by block from the nearest replica, failing over to the
 //! next replica on any error or checksum mismatch (and reporting a damaged replica).
 
-use super::{block_of, locate, report_bad};
+use super::{block_of, locate, report_bad, sync_metadata};
 use crate::filesystem::FsInner;
 use bytes::Bytes;
 use std::collections::HashSet;
@@ -100,13 +100,14 @@ impl ReplicatedReader {
             if self.failed.contains(&(block.id.0, worker.id.clone())) {
                 continue;
             }
-            match BlockReader::open(
+            match BlockReader::open_or_read_through(
                 block,
                 worker,
                 start,
                 block.length,
                 &self.fs.client_name,
                 self.fs.config.socket_timeout,
+                located.ufs.clone(),
             )
             .await
             {
@@ -124,7 +125,23 @@ impl ReplicatedReader {
         }
         if !self.refreshed {
             self.refreshed = true;
+            let mirrored = located.ufs.as_ref().and_then(|u| u.fingerprint.clone());
+            if mirrored.is_some() {
+                // The object may have changed behind the cache: have it listed again.
+                sync_metadata(&self.fs, &self.path).await;
+            }
             let (_, _, blocks) = locate(&self.fs, &self.path).await?;
+            let now = blocks
+                .get(index)
+                .and_then(|b| b.ufs.as_ref())
+                .and_then(|u| u.fingerprint.clone());
+            if mirrored.is_some() && now != mirrored {
+                return Err(Error::InvalidOperation {
+                    path: self.path.clone(),
+                    reason: "the file changed in under storage while it was read; read it again"
+                        .to_string(),
+                });
+            }
             self.blocks = blocks;
             self.failed.clear();
             return Box::pin(self.open_block()).await;

@@ -29,11 +29,13 @@ impl BlockStatus {
     }
 }
 
-/// Classifies a block of a file with `replication` replicas.
+/// Classifies a block of a file with `replication` replicas; a block whose bytes are also in
+/// under storage (`in_under_storage`) is healthy with any number of cached replicas.
 pub fn classify(
     block: BlockId,
     record: &BlockRecord,
     replication: u32,
+    in_under_storage: bool,
     blocks: &BlockMap,
     workers: &WorkerRegistry,
 ) -> BlockStatus {
@@ -64,6 +66,8 @@ pub fn classify(
     }
     status.health = if !record.complete {
         BlockHealth::UnderConstruction
+    } else if in_under_storage {
+        BlockHealth::Healthy
     } else if status.readable() == 0 {
         if status.corrupt.is_empty() {
             BlockHealth::Missing
@@ -134,7 +138,7 @@ pub fn classify_group(
             length: geometry.internal_length(group.length, index),
             ..*group
         };
-        let status = classify(record.id, &record, 1, blocks, workers);
+        let status = classify(record.id, &record, 1, false, blocks, workers);
         units.push(UnitStatus {
             live: status.live,
             decommissioning: status.decommissioning,

@@ -180,11 +180,12 @@ fn examine(
         block,
         &record,
         file.replication,
+        file.persisted.is_some(),
         &cluster.blocks,
         &cluster.workers,
     );
     let extended = record.extended();
-    if status.readable() > 0 {
+    if status.readable() > 0 || file.persisted.is_some() {
         for bad in &status.corrupt {
             if !cluster.replication.invalidating.insert((block, bad.worker)) {
                 continue;
@@ -211,7 +212,8 @@ fn examine(
         }
     }
     let missing = expected.saturating_sub(status.live.len() + in_flight);
-    if missing == 0 || status.readable() == 0 {
+    // Cached copies of bytes in under storage are made by reads, not by the monitor.
+    if missing == 0 || status.readable() == 0 || file.persisted.is_some() {
         return None;
     }
     let good = || status.decommissioning.iter().chain(status.live.iter());
@@ -486,12 +488,16 @@ fn elsewhere(ns: &Namespace, cluster: &Cluster, block: BlockId, in_service: usiz
             .get(block.unit())
             .is_some_and(|u| !u.live.is_empty());
     }
+    if file.persisted.is_some() {
+        return true;
+    }
     // A cluster smaller than the replication target holds one replica per worker.
     let wanted = (file.replication as usize).min(in_service);
     classify(
         block,
         &record,
         file.replication,
+        false,
         &cluster.blocks,
         &cluster.workers,
     )

@@ -1,6 +1,6 @@
 //! The namespace as a stream of snapshot records (parents before children) and back.
 
-use super::{BlockRecord, Directory, FileInode, Inode, InodeKind, Namespace};
+use super::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Namespace, UfsCopy};
 use std::collections::{HashMap, VecDeque};
 use strata_core::{BlockId, InodeId};
 use strata_proto::journal::{self, InodeRecord, SnapshotHeader};
@@ -42,6 +42,7 @@ impl Namespace {
                 InodeKind::Directory(dir) => {
                     record.directory = true;
                     record.ec_policy = dir.ec.clone().unwrap_or_default();
+                    record.from_ufs = dir.from_ufs;
                     queue.extend(dir.children.values().copied());
                 }
                 InodeKind::File(file) => {
@@ -49,6 +50,10 @@ impl Namespace {
                     record.block_size = file.block_size;
                     record.client_name = file.writer.clone().unwrap_or_default();
                     record.ec_policy = file.ec_policy.clone().unwrap_or_default();
+                    if let Some(copy) = &file.persisted {
+                        record.persisted = Some(copy.fingerprint.record());
+                        record.persisted_at = copy.since;
+                    }
                     record.blocks = file
                         .blocks
                         .iter()
@@ -102,6 +107,7 @@ impl Namespace {
                 InodeKind::Directory(Directory {
                     children: Default::default(),
                     ec: (!record.ec_policy.is_empty()).then(|| record.ec_policy.clone()),
+                    from_ufs: record.from_ufs,
                 })
             } else {
                 ns.files += 1;
@@ -132,6 +138,10 @@ impl Namespace {
                     blocks,
                     writer: (!record.client_name.is_empty()).then(|| record.client_name.clone()),
                     ec_policy: (!record.ec_policy.is_empty()).then(|| record.ec_policy.clone()),
+                    persisted: record.persisted.as_ref().map(|f| UfsCopy {
+                        fingerprint: Fingerprint::from_record(f),
+                        since: record.persisted_at,
+                    }),
                 })
             };
             let parent = InodeId(record.parent);

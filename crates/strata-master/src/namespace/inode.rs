@@ -27,6 +27,27 @@ impl BlockRecord {
     }
 }
 
+/// An under-storage object as it was listed or written: a change to the object shows in one of
+/// these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Its length.
+    pub length: u64,
+    /// Its ETag (empty when the storage keeps none).
+    pub etag: String,
+    /// Its modification time, ms since the epoch (0 when unknown).
+    pub modified_ms: i64,
+}
+
+/// The copy of a file's bytes in the under storage of its mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UfsCopy {
+    /// The object as it was listed or written.
+    pub fingerprint: Fingerprint,
+    /// When the copy was known to exist (listed or written), ms since the epoch.
+    pub since: i64,
+}
+
 /// A file's own fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileInode {
@@ -41,6 +62,8 @@ pub struct FileInode {
     /// The erasure coding policy of a striped file (its blocks are block groups); `None` for a
     /// replicated file.
     pub ec_policy: Option<String>,
+    /// For a file under a mount, its copy in under storage (`None`: not persisted yet).
+    pub persisted: Option<UfsCopy>,
 }
 
 impl FileInode {
@@ -62,6 +85,8 @@ pub struct Directory {
     /// The erasure coding policy set here (a policy name, or `REPLICATION`), inherited by
     /// files created beneath.
     pub ec: Option<String>,
+    /// Listed from under storage (removed again when it vanishes there).
+    pub from_ufs: bool,
 }
 
 /// What an inode is.

@@ -10,11 +10,13 @@ mod inode;
 mod mounts;
 mod mutate;
 mod query;
+mod ufs_sync;
 
-pub use inode::{BlockRecord, Directory, FileInode, Inode, InodeKind};
+pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
 use mutate::new_inode_attrs;
-pub use query::{BlockRange, ContentSummary, FileBlocks};
+pub use query::{BlockRange, ContentSummary, FileBlocks, UfsSource};
+pub use ufs_sync::SyncChanges;
 
 use std::collections::{BTreeMap, HashMap};
 use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath};
@@ -28,6 +30,10 @@ pub const ROOT_OWNER: &str = "root";
 pub const SUPERGROUP: &str = "supergroup";
 /// Most replicas a file may ask for.
 pub const MAX_REPLICATION: u32 = 512;
+/// Persistence of a file under a mount whose bytes are in under storage.
+pub const PERSISTED: &str = "PERSISTED";
+/// Persistence of a file under a mount whose bytes are only in Strata.
+pub const NOT_PERSISTED: &str = "NOT_PERSISTED";
 /// Smallest block size a file may ask for.
 pub const MIN_BLOCK_SIZE: u64 = 4096;
 
@@ -84,6 +90,8 @@ pub enum Outcome {
         /// Blocks of the replaced destination file, to delete from workers.
         replaced: Vec<ExtendedBlock>,
     },
+    /// A listing of under storage was applied to a mounted directory.
+    Synced(SyncChanges),
 }
 
 /// The inode tree and block lists.
@@ -166,6 +174,7 @@ impl Namespace {
             Op::AddEcPolicy(a) => self.add_ec_policy(a),
             Op::AddMount(a) => self.add_mount(a),
             Op::RemoveMount(r) => self.remove_mount(r),
+            Op::SyncDirectory(s) => self.sync_directory(s),
         }
     }
 
@@ -196,7 +205,7 @@ impl Namespace {
             .ok_or_else(|| Error::Internal(format!("{id} is missing from the namespace")))
     }
 
-    fn inode_mut(&mut self, id: InodeId) -> Result<&mut Inode> {
+    pub(super) fn inode_mut(&mut self, id: InodeId) -> Result<&mut Inode> {
         self.inodes
             .get_mut(&id)
             .ok_or_else(|| Error::Internal(format!("{id} is missing from the namespace")))
@@ -342,6 +351,9 @@ impl Namespace {
 
     /// What `stat` shows of an inode at `path`.
     pub fn status_of(&self, inode: &Inode, path: String) -> FileStatus {
+        let mount = StrataPath::parse(&path)
+            .ok()
+            .and_then(|p| Some((self.mount_of(&p)?, p)));
         let mut status = FileStatus {
             path,
             owner: inode.owner.clone(),
@@ -350,12 +362,14 @@ impl Namespace {
             modification_time: inode.mtime,
             access_time: inode.atime,
             inode_id: inode.id.0,
+            ufs_uri: mount.as_ref().map(|(m, p)| m.uri_of(p)).unwrap_or_default(),
             ..Default::default()
         };
-        match &inode.kind {
+        let persisted = match &inode.kind {
             InodeKind::Directory(dir) => {
                 status.file_type = FileType::Directory as i32;
                 status.children = dir.children.len() as u64;
+                dir.from_ufs
             }
             InodeKind::File(file) => {
                 status.file_type = FileType::File as i32;
@@ -365,7 +379,11 @@ impl Namespace {
                 status.under_construction = file.writer.is_some();
                 status.block_count = file.blocks.len() as u64;
                 status.ec_policy = file.ec_policy.clone().unwrap_or_default();
+                file.persisted.is_some()
             }
+        };
+        if mount.is_some() {
+            status.persistence = if persisted { PERSISTED } else { NOT_PERSISTED }.to_string();
         }
         status
     }

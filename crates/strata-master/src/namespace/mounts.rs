@@ -26,6 +26,26 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// The path of `path` (at or beneath the mount point) inside the under storage: `""` for
+    /// the mount point itself.
+    pub fn key_of(&self, path: &StrataPath) -> String {
+        path.as_str()
+            .strip_prefix(self.path.as_str())
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string()
+    }
+
+    /// The under-storage address of `path` (no credentials).
+    pub fn uri_of(&self, path: &StrataPath) -> String {
+        let key = self.key_of(path);
+        if key.is_empty() {
+            self.uri.clone()
+        } else {
+            format!("{}/{key}", self.uri.trim_end_matches('/'))
+        }
+    }
+
     fn from_record(op: &journal::AddMount) -> Mount {
         Mount {
             path: op.path.clone(),

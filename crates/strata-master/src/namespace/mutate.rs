@@ -90,6 +90,7 @@ impl Namespace {
                 blocks: Vec::new(),
                 writer: Some(op.client_name.clone()),
                 ec_policy: policy.map(|p| p.name()),
+                persisted: None,
             }),
         )?;
         let inode = self.inode(id)?;
@@ -739,7 +740,7 @@ impl Namespace {
         Ok(file)
     }
 
-    fn file_mut(&mut self, id: InodeId) -> Result<&mut FileInode> {
+    pub(super) fn file_mut(&mut self, id: InodeId) -> Result<&mut FileInode> {
         match &mut self.inode_mut(id)?.kind {
             InodeKind::File(f) => Ok(f),
             InodeKind::Directory(_) => Err(Error::Internal(format!("{id} is not a file"))),

@@ -1,6 +1,6 @@
 //! Read-only questions about the namespace: stat, listing pages, block ranges, summaries.
 
-use super::{BlockRecord, InodeKind, Namespace};
+use super::{BlockRecord, Fingerprint, InodeKind, Namespace};
 use strata_core::{Error, InodeId, Result, StrataPath};
 use strata_ec::geometry::StripeGeometry;
 use strata_proto::rpc::FileStatus;
@@ -16,6 +16,19 @@ pub struct FileBlocks {
     pub replication: u32,
     /// The file's erasure coding policy (its blocks are block groups), if striped.
     pub policy: Option<strata_ec::EcPolicy>,
+    /// Where the file's bytes are in under storage, for a persisted file under a mount.
+    pub ufs: Option<UfsSource>,
+}
+
+/// The under-storage object a persisted file under a mount mirrors.
+#[derive(Debug, Clone)]
+pub struct UfsSource {
+    /// The mount point.
+    pub mount: String,
+    /// The object's path relative to the mount's root.
+    pub key: String,
+    /// The object as it was listed or written.
+    pub fingerprint: Fingerprint,
 }
 
 /// One block of a file with where it starts in the file.
@@ -118,11 +131,20 @@ impl Namespace {
                 });
             }
         }
+        let ufs = match (&file.persisted, self.mount_of(path)) {
+            (Some(copy), Some(mount)) => Some(UfsSource {
+                mount: mount.path.clone(),
+                key: mount.key_of(path),
+                fingerprint: copy.fingerprint.clone(),
+            }),
+            _ => None,
+        };
         Ok(FileBlocks {
             status,
             blocks,
             replication: file.replication,
             policy: self.file_policy(file),
+            ufs,
         })
     }
 

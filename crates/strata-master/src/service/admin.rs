@@ -106,6 +106,7 @@ fn fsck_block(
         record.id,
         record,
         file.replication,
+        file.persisted.is_some(),
         &cluster.blocks,
         &cluster.workers,
     );

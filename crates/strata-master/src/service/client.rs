@@ -1,6 +1,7 @@
 //! `ClientProtocol`: the namespace and block allocation, as clients see them.
 
-use super::{MasterState, locate, locate_group, reply, unexpected};
+use super::metadata_sync::{Use, refresh};
+use super::{MasterState, locate, locate_group, read_through_worker, reply, ufs_block, unexpected};
 use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
 use std::net::IpAddr;
@@ -41,6 +42,7 @@ impl ClientService {
         client_ip: Option<IpAddr>,
     ) -> Result<GetBlockLocationsResponse> {
         let p = path(&req.path)?;
+        refresh(&self.state, &p, Use::Entry).await?;
         let (response, stale_atime) = {
             let ns = self.state.namespace.read();
             let found = ns.file_blocks(&p, req.offset, req.length)?;
@@ -50,7 +52,21 @@ impl ClientService {
                 .iter()
                 .map(|b| match &found.policy {
                     Some(policy) => locate_group(&cluster, &b.record, policy, b.offset),
-                    None => locate(&cluster, &b.record, found.replication, b.offset, client_ip),
+                    None => {
+                        let mut located =
+                            locate(&cluster, &b.record, found.replication, b.offset, client_ip);
+                        if let Some(source) = &found.ufs {
+                            located.ufs = Some(ufs_block(source, b));
+                            if located.locations.is_empty() {
+                                located.locations.extend(read_through_worker(
+                                    &cluster,
+                                    b.record.id,
+                                    client_ip,
+                                ));
+                            }
+                        }
+                        located
+                    }
                 })
                 .collect();
             let precision = self.state.config.atime_precision.as_millis() as i64;
@@ -317,10 +333,14 @@ impl ClientProtocol for ClientService {
         request: Request<GetFileInfoRequest>,
     ) -> RpcResult<GetFileInfoResponse> {
         let req = request.into_inner();
-        reply(path(&req.path).and_then(|p| {
+        let result = async {
+            let p = path(&req.path)?;
+            refresh(&self.state, &p, Use::Entry).await?;
             let status = self.state.namespace.read().file_info(&p)?;
             Ok(GetFileInfoResponse { status })
-        }))
+        }
+        .await;
+        reply(result)
     }
 
     async fn list_status(
@@ -334,10 +354,16 @@ impl ClientProtocol for ClientService {
         } else {
             (req.limit as usize).min(max)
         };
-        reply(path(&req.path).and_then(|p| {
+        let result = async {
+            let p = path(&req.path)?;
+            if req.start_after.is_empty() {
+                refresh(&self.state, &p, Use::Listing).await?;
+            }
             let ns = self.state.namespace.read();
             list_page(&ns, &p, &req.start_after, limit)
-        }))
+        }
+        .await;
+        reply(result)
     }
 
     async fn rename(&self, request: Request<RenameRequest>) -> RpcResult<Empty> {
@@ -463,5 +489,24 @@ impl ClientProtocol for ClientService {
         request: Request<GetEcPolicyRequest>,
     ) -> RpcResult<GetEcPolicyResponse> {
         reply(self.get_ec_policy(request.into_inner()))
+    }
+
+    async fn mount(&self, request: Request<MountRequest>) -> RpcResult<Empty> {
+        reply(self.mount(request.into_inner()).await)
+    }
+
+    async fn unmount(&self, request: Request<UnmountRequest>) -> RpcResult<Empty> {
+        reply(self.unmount(request.into_inner()).await)
+    }
+
+    async fn list_mounts(&self, _: Request<Empty>) -> RpcResult<ListMountsResponse> {
+        reply(Ok(self.list_mounts()))
+    }
+
+    async fn sync_metadata(
+        &self,
+        request: Request<SyncMetadataRequest>,
+    ) -> RpcResult<SyncMetadataResponse> {
+        reply(self.sync_metadata(request.into_inner()).await)
     }
 }

@@ -2,6 +2,8 @@
 
 mod admin;
 mod client;
+mod metadata_sync;
+mod mounts;
 mod recovery;
 mod worker;
 mod writing;
@@ -14,7 +16,8 @@ pub use worker::WorkerService;
 use crate::cluster::Cluster;
 use crate::journal::{Journal, SharedNamespace};
 use crate::leases::LeaseTable;
-use crate::namespace::{BlockRecord, Outcome};
+use crate::namespace::{BlockRange, BlockRecord, Outcome};
+use crate::under_storage::UnderStorages;
 use crate::workers::{WorkerEntry, WorkerIdx};
 use parking_lot::Mutex;
 use rand::seq::SliceRandom;
@@ -23,7 +26,7 @@ use std::net::IpAddr;
 use strata_core::config::MasterConfig;
 use strata_core::{Error, Result};
 use strata_proto::journal::entry::Op;
-use strata_proto::rpc::{LocatedBlock, ReportedBlock, WorkerAddress};
+use strata_proto::rpc::{LocatedBlock, ReportedBlock, UfsBlock, WorkerAddress};
 
 /// Everything the services share.
 #[derive(Debug)]
@@ -40,6 +43,8 @@ pub struct MasterState {
     pub leases: Mutex<LeaseTable>,
     /// Block reports arriving in chunks, per worker: (report id, blocks so far).
     pub partial_reports: Mutex<HashMap<WorkerIdx, (u64, Vec<ReportedBlock>)>>,
+    /// The under storage of mounts.
+    pub under_storage: UnderStorages,
 }
 
 impl MasterState {
@@ -99,6 +104,7 @@ pub(crate) fn locate(
         record.id,
         record,
         replication,
+        false,
         &cluster.blocks,
         &cluster.workers,
     );
@@ -146,7 +152,46 @@ pub(crate) fn locate(
         offset,
         locations,
         complete: record.complete,
+        ufs: None,
         indices: Vec::new(),
+    }
+}
+
+/// The worker to read an uncached block of under storage through: one on the client's host
+/// if there is one, else one chosen by the block id (so that concurrent readers of a block
+/// meet on the worker caching it).
+pub(crate) fn read_through_worker(
+    cluster: &Cluster,
+    block: strata_core::BlockId,
+    client_ip: Option<IpAddr>,
+) -> Option<WorkerAddress> {
+    let mut candidates: Vec<&WorkerEntry> = cluster
+        .workers
+        .iter()
+        .filter(|w| w.accepts_new_blocks())
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    candidates.sort_by(|a, b| a.address.id.cmp(&b.address.id));
+    if let Some(local) = candidates
+        .iter()
+        .find(|w| client_ip.is_some_and(|ip| w.host() == ip.to_string()))
+    {
+        return Some(local.address.clone());
+    }
+    let index = (block.0 % candidates.len() as u64) as usize;
+    Some(candidates[index].address.clone())
+}
+
+/// Where block `offset` of a file mirroring `source` is in under storage.
+pub(crate) fn ufs_block(source: &crate::namespace::UfsSource, range: &BlockRange) -> UfsBlock {
+    UfsBlock {
+        mount: source.mount.clone(),
+        key: source.key.clone(),
+        object_offset: range.offset,
+        fingerprint: Some(source.fingerprint.wire()),
+        length: range.record.length,
     }
 }
 
@@ -163,6 +208,7 @@ pub(crate) fn locate_group(
         block: Some(record.extended().into()),
         offset,
         complete: record.complete,
+        ufs: None,
         ..Default::default()
     };
     for (index, unit) in status.units.iter().enumerate() {

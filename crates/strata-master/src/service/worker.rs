@@ -269,4 +269,21 @@ impl WorkerProtocol for WorkerService {
         super::client::report_bad_replicas(&self.state, &request.into_inner().replicas);
         reply(Ok(Empty {}))
     }
+
+    async fn get_mount(
+        &self,
+        request: Request<GetMountRequest>,
+    ) -> std::result::Result<Response<MountInfo>, Status> {
+        let wanted = request.into_inner().path;
+        let ns = self.state.namespace.read();
+        let found = ns.mounts().into_iter().find(|m| m.path == wanted);
+        reply(
+            found
+                .map(|m| super::mounts::mount_info(&m, false))
+                .ok_or_else(|| Error::InvalidOperation {
+                    path: wanted,
+                    reason: "not a mount point".to_string(),
+                }),
+        )
+    }
 }

@@ -193,6 +193,7 @@ impl ClientService {
                 offset,
                 locations: holders,
                 complete: false,
+                ufs: None,
                 indices: Vec::new(),
             }
         });
@@ -331,6 +332,7 @@ impl ClientService {
                 offset,
                 locations,
                 complete: false,
+                ufs: None,
                 indices: if striped {
                     (0..targets.len() as u32).collect()
                 } else {
@@ -425,6 +427,7 @@ impl ClientService {
                 offset: 0,
                 locations,
                 complete: false,
+                ufs: None,
                 indices: Vec::new(),
             }),
         })

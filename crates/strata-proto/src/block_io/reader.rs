@@ -4,7 +4,7 @@
 use crate::data::{Packet, ReadBlock, Request, Response, Status, request};
 use crate::frame::{read_header, read_payload, write_frame};
 use crate::net::{connect, within};
-use crate::rpc::WorkerAddress;
+use crate::rpc::{UfsBlock, WorkerAddress};
 use bytes::Bytes;
 use std::time::Duration;
 use strata_core::checksum::{decode_checksums, verify_chunks};
@@ -36,6 +36,20 @@ impl BlockReader {
         client_name: &str,
         timeout: Duration,
     ) -> Result<BlockReader> {
+        Self::open_or_read_through(block, worker, start, end, client_name, timeout, None).await
+    }
+
+    /// Asks `worker` for `[start, end)` of `block`; with `ufs`, a worker that does not hold
+    /// the block reads it from under storage (and keeps it).
+    pub async fn open_or_read_through(
+        block: ExtendedBlock,
+        worker: &WorkerAddress,
+        start: u64,
+        end: u64,
+        client_name: &str,
+        timeout: Duration,
+        ufs: Option<UfsBlock>,
+    ) -> Result<BlockReader> {
         let mut stream = connect(&worker.data_address, timeout).await?;
         let request = Request {
             op: Some(request::Op::ReadBlock(ReadBlock {
@@ -43,6 +57,7 @@ impl BlockReader {
                 offset: start,
                 length: end - start,
                 client_name: client_name.to_string(),
+                ufs,
             })),
         };
         write_frame(&mut stream, &request, &[]).await?;

@@ -2,6 +2,7 @@
 //! errors, durability across master restarts, replication convergence, erasure coding and
 //! storage tiers.
 
+mod cache;
 mod erasure;
 mod healing;
 mod namespace;

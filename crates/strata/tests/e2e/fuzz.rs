@@ -41,6 +41,14 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
             offset: rng.random(),
             length: rng.random(),
             client_name: "fuzz".into(),
+            // Sometimes a read-through of a mount that does not exist.
+            ufs: rng.random_bool(0.3).then(|| strata_proto::rpc::UfsBlock {
+                mount: "/no-such-mount".into(),
+                key: "k".into(),
+                object_offset: rng.random(),
+                fingerprint: None,
+                length: rng.random(),
+            }),
         }),
         2 => request::Op::BlockChecksum(data::BlockChecksum { block: Some(block) }),
         3 => request::Op::RecoveryQuery(data::RecoveryQuery { block_id: block.id }),

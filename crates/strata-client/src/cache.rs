@@ -1,0 +1,74 @@
+//! The cache face of [`FileSystem`]: mounting under storage (a local directory, an S3 bucket)
+//! on a Strata directory, listing mounts, and listing a mounted path there again.
+
+use crate::call;
+use crate::filesystem::FileSystem;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use strata_core::{Result, StrataPath};
+use strata_proto::rpc::{
+    Empty, MountInfo, MountRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
+};
+
+/// How a mount behaves.
+#[derive(Debug, Clone)]
+pub struct MountOptions {
+    /// Options of the under storage (`endpoint`, `region`, `access_key_id`, ...).
+    pub options: BTreeMap<String, String>,
+    /// How long listed metadata is trusted before the under storage is listed again; `None`:
+    /// listed once, then only by `sync`.
+    pub sync_interval: Option<Duration>,
+    /// MUST_CACHE, CACHE_THROUGH, THROUGH or ASYNC_THROUGH (empty: CACHE_THROUGH).
+    pub write_type: String,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            options: BTreeMap::new(),
+            sync_interval: Some(Duration::from_secs(60)),
+            write_type: String::new(),
+        }
+    }
+}
+
+impl FileSystem {
+    /// Mounts the under storage at `uri` (`file:///abs/dir`, `s3://bucket/prefix`) on `path`,
+    /// a directory the mount creates.
+    pub async fn mount(&self, path: &str, uri: &str, options: MountOptions) -> Result<()> {
+        let request = MountRequest {
+            path: StrataPath::parse(path)?.to_string(),
+            uri: uri.to_string(),
+            options: options.options.into_iter().collect(),
+            sync_interval_ms: options
+                .sync_interval
+                .map_or(-1, |d| d.as_millis().min(i64::MAX as u128) as i64),
+            write_type: options.write_type,
+            user: self.inner().user.clone(),
+        };
+        call!(self.inner().master, client, mount(request)).map(|_| ())
+    }
+
+    /// Removes the mount at `path` and everything Strata holds beneath it (the under storage
+    /// keeps its data).
+    pub async fn unmount(&self, path: &str) -> Result<()> {
+        let request = UnmountRequest {
+            path: StrataPath::parse(path)?.to_string(),
+        };
+        call!(self.inner().master, client, unmount(request)).map(|_| ())
+    }
+
+    /// Every mount (secret option values masked).
+    pub async fn mounts(&self) -> Result<Vec<MountInfo>> {
+        call!(self.inner().master, client, list_mounts(Empty {})).map(|r| r.mounts)
+    }
+
+    /// Lists `path` in its under storage again (a directory with every loaded directory
+    /// beneath it, or a file), whatever the sync interval says.
+    pub async fn sync_metadata(&self, path: &str) -> Result<SyncMetadataResponse> {
+        let request = SyncMetadataRequest {
+            path: StrataPath::parse(path)?.to_string(),
+        };
+        call!(self.inner().master, client, sync_metadata(request))
+    }
+}

@@ -1,0 +1,125 @@
+//! Mounting under storage: `Mount` checks that the storage answers before the mount is
+//! journaled, `Unmount` drops what Strata holds beneath the mount point (the storage keeps its
+//! data), `ListMounts` hides credentials, and `SyncMetadata` lists a path there again.
+
+use super::client::{ClientService, path};
+use super::metadata_sync;
+use crate::namespace::{Mount, Outcome, WRITE_TYPES};
+use std::collections::BTreeMap;
+use strata_core::{Error, Result, now_millis};
+use strata_proto::journal::{self, entry::Op};
+use strata_proto::rpc::{
+    Empty, ListMountsResponse, MountInfo, MountRequest, SyncMetadataRequest, SyncMetadataResponse,
+    UnmountRequest,
+};
+use strata_ufs::UnderStorage;
+
+/// The write type of a mount made without one.
+pub const DEFAULT_WRITE_TYPE: &str = "CACHE_THROUGH";
+
+/// Option names whose values `ListMounts` shows masked.
+const SECRET_MARKERS: [&str; 4] = ["secret", "token", "password", "credential"];
+
+impl ClientService {
+    pub(super) async fn mount(&self, req: MountRequest) -> Result<Empty> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        let write_type = if req.write_type.is_empty() {
+            DEFAULT_WRITE_TYPE.to_string()
+        } else {
+            req.write_type.to_ascii_uppercase()
+        };
+        if !WRITE_TYPES.contains(&write_type.as_str()) {
+            return Err(Error::InvalidArgument(format!(
+                "write type {:?} is not one of {}",
+                req.write_type,
+                WRITE_TYPES.join(", ")
+            )));
+        }
+        let options: BTreeMap<String, String> = req.options.into_iter().collect();
+        let storage = UnderStorage::open(&req.uri, &options)?;
+        storage.check().await?;
+        let op = Op::AddMount(journal::AddMount {
+            path: p.to_string(),
+            uri: storage.uri().to_string(),
+            options: options.into_iter().collect(),
+            sync_interval_ms: req.sync_interval_ms,
+            write_type,
+            owner: req.user,
+            group: String::new(),
+            time: now_millis(),
+        });
+        self.state.submit(op).await?;
+        tracing::info!(path = %p, uri = %req.uri, "mounted");
+        Ok(Empty {})
+    }
+
+    pub(super) async fn unmount(&self, req: UnmountRequest) -> Result<Empty> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        let op = Op::RemoveMount(journal::RemoveMount {
+            path: p.to_string(),
+            time: now_millis(),
+        });
+        let Outcome::Deleted {
+            blocks, open_files, ..
+        } = self.state.submit(op).await?
+        else {
+            return Err(Error::Internal("unmount produced nothing".to_string()));
+        };
+        self.state.cluster.lock().invalidate(&blocks);
+        let mut leases = self.state.leases.lock();
+        for file in open_files {
+            leases.remove_file(file);
+        }
+        self.state.under_storage.forget(&p);
+        tracing::info!(path = %p, "unmounted");
+        Ok(Empty {})
+    }
+
+    pub(super) fn list_mounts(&self) -> ListMountsResponse {
+        let mounts = self.state.namespace.read().mounts();
+        ListMountsResponse {
+            mounts: mounts.iter().map(|m| mount_info(m, true)).collect(),
+        }
+    }
+
+    pub(super) async fn sync_metadata(
+        &self,
+        req: SyncMetadataRequest,
+    ) -> Result<SyncMetadataResponse> {
+        let p = path(&req.path)?;
+        let (directories, changes) = metadata_sync::force(&self.state, &p).await?;
+        Ok(SyncMetadataResponse {
+            directories,
+            added: changes.added,
+            changed: changes.changed,
+            removed: changes.removed,
+        })
+    }
+}
+
+/// A mount as the wire carries it; `masked` hides the values of secret options.
+pub(crate) fn mount_info(mount: &Mount, masked: bool) -> MountInfo {
+    MountInfo {
+        path: mount.path.clone(),
+        uri: mount.uri.clone(),
+        options: mount
+            .options
+            .iter()
+            .map(|(k, v)| {
+                let secret = SECRET_MARKERS
+                    .iter()
+                    .any(|m| k.to_ascii_lowercase().contains(m));
+                let shown = if masked && secret {
+                    "******".to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), shown)
+            })
+            .collect(),
+        sync_interval_ms: mount.sync_interval_ms,
+        write_type: mount.write_type.clone(),
+    }
+}

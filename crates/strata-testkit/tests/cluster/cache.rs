@@ -1,0 +1,229 @@
+//! The cache over under storage: mounts of a real S3 server and of a local directory, lazy
+//! listing, read-through of only the touched blocks, objects changed behind the cache's back.
+
+use std::time::Duration;
+use strata_client::{FileSystem, MountOptions};
+use strata_testkit::{MiniCluster, S3Server, fast_config, pattern, wait_until};
+
+const MIB: u64 = 1 << 20;
+
+fn s3_mount(s3: &S3Server) -> MountOptions {
+    MountOptions {
+        options: s3.mount_options(),
+        sync_interval: Some(Duration::from_secs(3600)),
+        ..Default::default()
+    }
+}
+
+fn put_object(s3: &S3Server, key: &str, data: &[u8]) {
+    let path = s3.object_path("lake", key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// Live (cached) replicas of each block of `path`, from fsck.
+async fn cached_per_block(fs: &FileSystem, path: &str) -> Vec<usize> {
+    let (files, _) = fs.fsck(path).await.unwrap();
+    files
+        .iter()
+        .flat_map(|f| f.blocks.iter().map(|b| b.live.len()))
+        .collect()
+}
+
+async fn names(fs: &FileSystem, path: &str) -> Vec<String> {
+    fs.list(path)
+        .collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.path.rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_objects_are_listed_lazily_and_only_touched_blocks_are_cached() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let big = pattern(11, (5 * MIB) as usize);
+    put_object(&s3, "data/big.bin", &big);
+    put_object(&s3, "data/sub/small.txt", b"hello from s3");
+    put_object(&s3, "top.txt", b"top");
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r1", "/r2"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+
+    let mounts = fs.mounts().await.unwrap();
+    assert_eq!(mounts.len(), 1);
+    assert_eq!(mounts[0].uri, "s3://lake");
+    assert_eq!(mounts[0].options["secret_access_key"], "******");
+    assert_eq!(mounts[0].write_type, "CACHE_THROUGH");
+
+    assert_eq!(names(&fs, "/lake").await, ["data", "top.txt"]);
+    assert_eq!(names(&fs, "/lake/data").await, ["big.bin", "sub"]);
+    let status = fs.stat("/lake/data/big.bin").await.unwrap();
+    assert_eq!(status.length, 5 * MIB);
+    assert_eq!(status.persistence, "PERSISTED");
+    assert_eq!(status.ufs_uri, "s3://lake/data/big.bin");
+    // A path never listed is found through its parents.
+    let small = fs.stat("/lake/data/sub/small.txt").await.unwrap();
+    assert_eq!(small.length, 13);
+    assert_eq!(cached_per_block(&fs, "/lake/data/big.bin").await, [0; 5]);
+
+    // 1 MiB from the middle touches blocks 2 and 3 (1 MiB blocks): only they get cached.
+    let range = (2 * MIB + MIB / 2)..(3 * MIB + MIB / 2);
+    let got = fs
+        .read_range("/lake/data/big.bin", range.start, MIB)
+        .await
+        .unwrap();
+    assert!(got == big[range.start as usize..range.end as usize]);
+    wait_until(
+        "the touched blocks are cached",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move {
+                let cached = cached_per_block(&fs, "/lake/data/big.bin").await;
+                cached == [0, 0, 1, 1, 0]
+            }
+        },
+    )
+    .await;
+    let before = s3.requests();
+    let again = fs
+        .read_range("/lake/data/big.bin", range.start, MIB)
+        .await
+        .unwrap();
+    assert!(again == got);
+    assert_eq!(s3.requests(), before, "the second read came from the cache");
+
+    // The whole object reads byte-exact; the first read of each block fills the cache.
+    assert!(
+        fs.read_range("/lake/data/big.bin", 0, 5 * MIB)
+            .await
+            .unwrap()
+            == big
+    );
+    assert!(s3.requests() > before);
+    wait_until("every block is cached", Duration::from_secs(20), || {
+        let fs = fs.clone();
+        async move {
+            let cached = cached_per_block(&fs, "/lake/data/big.bin").await;
+            cached == [1; 5]
+        }
+    })
+    .await;
+    let before = s3.requests();
+    assert!(
+        fs.read_range("/lake/data/big.bin", 0, 5 * MIB)
+            .await
+            .unwrap()
+            == big
+    );
+    assert_eq!(s3.requests(), before);
+    assert_eq!(
+        fs.read_range("/lake/data/sub/small.txt", 0, 13)
+            .await
+            .unwrap(),
+        b"hello from s3"
+    );
+
+    let (_, summary) = fs.fsck("/").await.unwrap();
+    assert_eq!(summary.missing_blocks, 0);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_changed_or_deleted_in_s3_are_seen_after_a_sync_and_never_served_stale() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    put_object(&s3, "note.txt", b"first version");
+    put_object(&s3, "gone.txt", b"soon deleted");
+    let cluster = MiniCluster::start(fast_config(), &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    assert_eq!(
+        fs.read_range("/lake/note.txt", 0, 13).await.unwrap(),
+        b"first version"
+    );
+
+    // Rewritten with another length behind our back: after a sync the new bytes are read.
+    put_object(&s3, "note.txt", b"the second version");
+    std::fs::remove_file(s3.object_path("lake", "gone.txt")).unwrap();
+    let synced = fs.sync_metadata("/lake").await.unwrap();
+    assert_eq!((synced.changed, synced.removed), (1, 1));
+    assert_eq!(fs.stat("/lake/note.txt").await.unwrap().length, 18);
+    assert_eq!(
+        fs.read_range("/lake/note.txt", 0, 18).await.unwrap(),
+        b"the second version"
+    );
+    assert!(fs.try_stat("/lake/gone.txt").await.unwrap().is_none());
+
+    // Rewritten with the same length: the ETag tells; the cached copy is dropped at the sync.
+    put_object(&s3, "note.txt", b"the THIRD version!");
+    assert_eq!(fs.sync_metadata("/lake").await.unwrap().changed, 1);
+    // Rewritten again before anything was read: the worker reading it through sees that the
+    // object is not the one listed, and the listed bytes are never returned.
+    put_object(&s3, "note.txt", b"THE FOURTH VERSION");
+    match fs.read_range("/lake/note.txt", 0, 18).await {
+        Ok(bytes) => assert_eq!(bytes, b"THE FOURTH VERSION"),
+        Err(e) => assert!(e.to_string().contains("changed"), "{e}"),
+    }
+    assert_eq!(
+        fs.read_range("/lake/note.txt", 0, 18).await.unwrap(),
+        b"THE FOURTH VERSION"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_directory_mount_survives_a_master_restart_and_unmount_keeps_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+    std::fs::write(dir.path().join("logs/day1.log"), b"monday\n").unwrap();
+    let uri = format!("file://{}", dir.path().display());
+    let mut cluster = MiniCluster::start(fast_config(), &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+
+    let missing = format!("file://{}/nope", dir.path().display());
+    let refused = fs.mount("/bad", &missing, MountOptions::default()).await;
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("no such directory")
+    );
+    let mut typo = MountOptions::default();
+    typo.options.insert("regoin".to_string(), "x".to_string());
+    assert!(fs.mount("/bad", "s3://b", typo).await.is_err());
+    assert!(fs.try_stat("/bad").await.unwrap().is_none());
+
+    fs.mount("/local", &uri, MountOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        fs.mount("/local/inner", &uri, MountOptions::default())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        fs.read_range("/local/logs/day1.log", 0, 7).await.unwrap(),
+        b"monday\n"
+    );
+
+    cluster.restart_master().await.unwrap();
+    cluster.wait_ready().await;
+    let fs = cluster.client().await;
+    assert_eq!(fs.mounts().await.unwrap()[0].path, "/local");
+    std::fs::write(dir.path().join("logs/day2.log"), b"tuesday\n").unwrap();
+    assert_eq!(names(&fs, "/local/logs").await, ["day1.log", "day2.log"]);
+    assert_eq!(
+        fs.read_range("/local/logs/day1.log", 0, 7).await.unwrap(),
+        b"monday\n"
+    );
+
+    fs.unmount("/local").await.unwrap();
+    assert!(fs.try_stat("/local").await.unwrap().is_none());
+    assert!(fs.mounts().await.unwrap().is_empty());
+    assert!(dir.path().join("logs/day1.log").exists());
+    cluster.shutdown().await;
+}
