@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use strata_core::{Result, StrataPath};
 use strata_proto::rpc::{
-    Empty, MountInfo, MountRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
+    Empty, MountInfo, MountRequest, PersistRequest, PersistResponse, SyncMetadataRequest,
+    SyncMetadataResponse, UnmountRequest,
 };
 
 /// How a mount behaves.
@@ -61,6 +62,14 @@ impl FileSystem {
     /// Every mount (secret option values masked).
     pub async fn mounts(&self) -> Result<Vec<MountInfo>> {
         call!(self.inner().master, client, list_mounts(Empty {})).map(|r| r.mounts)
+    }
+
+    /// Copies the files at or beneath `path` (under a mount) into the under storage now.
+    pub async fn persist(&self, path: &str) -> Result<PersistResponse> {
+        let request = PersistRequest {
+            path: StrataPath::parse(path)?.to_string(),
+        };
+        call!(self.inner().master, client, persist(request))
     }
 
     /// Lists `path` in its under storage again (a directory with every loaded directory

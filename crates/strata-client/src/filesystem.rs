@@ -32,6 +32,9 @@ pub struct CreateOptions {
     /// Layout: empty inherits the nearest ancestor directory's erasure coding policy,
     /// `REPLICATION` forces replication, a policy name (`RS-6-3-1024k`) forces that policy.
     pub ec_policy: String,
+    /// Under a mount: MUST_CACHE, CACHE_THROUGH, THROUGH or ASYNC_THROUGH (empty: the
+    /// mount's).
+    pub write_type: String,
 }
 
 /// The CRC32C of a whole file, combined from its blocks' checksums.
@@ -137,6 +140,7 @@ impl FileSystem {
             },
             client_name: self.inner.client_name.clone(),
             ec_policy: options.ec_policy,
+            write_type: options.write_type,
         };
         let status = call!(self.inner.master, client, create(request))?
             .status

@@ -105,6 +105,9 @@ pub struct MasterConfig {
     /// Access times are updated at most this often per file.
     #[serde(with = "duration_text")]
     pub atime_precision: Duration,
+    /// ASYNC_THROUGH files are persisted this long after they are closed at the earliest.
+    #[serde(with = "duration_text")]
+    pub persist_initial_wait: Duration,
 }
 
 impl Default for MasterConfig {
@@ -127,6 +130,7 @@ impl Default for MasterConfig {
             block_report_interval: Duration::from_secs(600),
             list_page_size: 1000,
             atime_precision: Duration::from_secs(3600),
+            persist_initial_wait: Duration::ZERO,
         }
     }
 }

@@ -80,6 +80,15 @@ impl Cluster {
             self.blocks.remove(block, worker);
             return Verdict::Orphan;
         };
+        // A block of under storage being cached by a read-through: reported when finished.
+        let filling = state == ReplicaState::BeingWritten
+            && reported.generation == record.generation
+            && ns
+                .block_record(block)
+                .is_some_and(|(_, file, _)| file.persisted.is_some());
+        if filling {
+            return Verdict::Outdated;
+        }
         let confirmed_newer = self.blocks.replicas(block).iter().any(|r| {
             r.worker == worker
                 && r.state == ReplicaState::Finalized

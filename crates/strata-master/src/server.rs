@@ -54,6 +54,7 @@ impl Master {
             leases: Mutex::new(leases),
             partial_reports: Mutex::new(HashMap::new()),
             under_storage: Default::default(),
+            persist_queue: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -65,7 +66,8 @@ impl Master {
         let tasks = vec![
             tokio::spawn(serve(state.clone(), listener, stopped.clone())),
             tokio::spawn(monitor(state.clone(), stopped.clone())),
-            tokio::spawn(lease_monitor(state.clone(), stopped)),
+            tokio::spawn(lease_monitor(state.clone(), stopped.clone())),
+            tokio::spawn(crate::service::run_persist_queue(state.clone(), stopped)),
         ];
         tracing::info!(%address, %cluster_id, data_dir = %config.data_dir.display(),
             replication = config.default_replication, block_size = %config.default_block_size,

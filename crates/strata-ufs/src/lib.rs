@@ -3,9 +3,12 @@
 //!
 //! - [`uri`]: the addresses of under storage and the options each kind accepts.
 //! - [`storage`]: an open under storage: stat, list, read a range, write, delete.
+//! - [`version`]: telling versions of an object apart (length, ETag, modification time).
 
 pub mod storage;
 pub mod uri;
+pub mod version;
 
-pub use storage::{UfsObject, UnderStorage};
+pub use storage::{UfsObject, UfsWriter, UnderStorage};
 pub use uri::UfsUri;
+pub use version::ObjectVersion;

@@ -195,6 +195,41 @@ impl UnderStorage {
         Ok(object(path, &meta))
     }
 
+    /// Starts writing object `path` piece by piece; it appears whole when the writer is
+    /// closed (an S3 multipart upload completes then).
+    pub async fn writer(&self, path: &str) -> Result<UfsWriter> {
+        let path = clean(path)?;
+        if path.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the root of an under storage is not an object".to_string(),
+            ));
+        }
+        let writer = self
+            .operator
+            .writer(&path)
+            .await
+            .map_err(|e| self.error(&path, e))?;
+        Ok(UfsWriter {
+            storage: self.clone(),
+            path,
+            writer,
+        })
+    }
+
+    /// Deletes directory `path` and everything beneath it (nothing there is not an error).
+    pub async fn delete_all(&self, path: &str) -> Result<()> {
+        let path = clean(path)?;
+        if path.is_empty() {
+            return Err(Error::InvalidArgument(
+                "refusing to delete the whole under storage".to_string(),
+            ));
+        }
+        self.operator
+            .remove_all(&format!("{path}/"))
+            .await
+            .map_err(|e| self.error(&path, e))
+    }
+
     /// Deletes object `path` (nothing there is not an error).
     pub async fn delete(&self, path: &str) -> Result<()> {
         let path = clean(path)?;
@@ -240,6 +275,51 @@ fn directory(path: String) -> UfsObject {
         length: 0,
         etag: None,
         modified_ms: None,
+    }
+}
+
+/// An object being written piece by piece.
+pub struct UfsWriter {
+    storage: UnderStorage,
+    path: String,
+    writer: opendal::Writer,
+}
+
+impl std::fmt::Debug for UfsWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UfsWriter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl UfsWriter {
+    /// Appends `data`.
+    pub async fn write(&mut self, data: Bytes) -> Result<()> {
+        self.writer
+            .write(data)
+            .await
+            .map_err(|e| self.storage.error(&self.path, e))
+    }
+
+    /// Finishes the object and returns what the storage then holds.
+    pub async fn close(mut self) -> Result<UfsObject> {
+        self.writer
+            .close()
+            .await
+            .map_err(|e| self.storage.error(&self.path, e))?;
+        let meta = self
+            .storage
+            .operator
+            .stat(&self.path)
+            .await
+            .map_err(|e| self.storage.error(&self.path, e))?;
+        Ok(object(self.path.clone(), &meta))
+    }
+
+    /// Gives up: nothing appears.
+    pub async fn abort(mut self) {
+        let _ = self.writer.abort().await;
     }
 }
 

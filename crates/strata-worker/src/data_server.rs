@@ -4,7 +4,7 @@
 
 use crate::context::WorkerContext;
 use crate::write_block::failure;
-use crate::{read_block, recovery, write_block};
+use crate::{persist, read_block, recovery, write_block};
 use std::sync::Arc;
 use strata_core::Error;
 use strata_proto::data::{Request, request};
@@ -70,6 +70,7 @@ async fn handle(ctx: &Arc<WorkerContext>, mut stream: TcpStream) -> Result<(), E
         Some(request::Op::RecoveryFinalize(req)) => {
             recovery::handle_finalize(ctx, &mut stream, req).await
         }
+        Some(request::Op::PersistFile(req)) => persist::handle(ctx, &mut stream, req).await,
         None => {
             let err = Error::Protocol("request without an operation".to_string());
             let _ = write_frame(&mut stream, &failure(&err, 0), &[]).await;

@@ -17,7 +17,7 @@ use strata_core::{BlockId, Error, Result};
 use strata_proto::data::{Packet, ReadBlock, Response, Status};
 use strata_proto::frame::write_frame;
 use strata_proto::rpc::UfsBlock;
-use strata_ufs::UnderStorage;
+use strata_ufs::{ObjectVersion, UnderStorage};
 use tokio::io::AsyncWrite;
 
 /// Bytes fetched from under storage per request (a multiple of every chunk size).
@@ -34,7 +34,8 @@ pub struct MountedStorages {
 }
 
 impl MountedStorages {
-    async fn get(&self, ctx: &WorkerContext, mount: &str) -> Result<Arc<UnderStorage>> {
+    /// The under storage of the mount at `mount`.
+    pub(crate) async fn get(&self, ctx: &WorkerContext, mount: &str) -> Result<Arc<UnderStorage>> {
         if let Some(open) = self.open.lock().get(mount) {
             return Ok(open.clone());
         }
@@ -144,25 +145,21 @@ async fn check_unchanged(storage: &UnderStorage, source: &UfsBlock) -> Result<()
     let Some(now) = storage.stat(&source.key).await? else {
         return Err(stale("the object was deleted".to_string()));
     };
-    if now.is_dir || now.length != expected.length {
+    let current = ObjectVersion {
+        length: now.length,
+        etag: now.etag.as_deref().unwrap_or_default(),
+        modified_ms: now.modified_ms.unwrap_or_default(),
+    };
+    let listed = ObjectVersion {
+        length: expected.length,
+        etag: &expected.etag,
+        modified_ms: expected.modified_ms,
+    };
+    if now.is_dir || !current.matches(&listed) {
         return Err(stale(format!(
-            "the object has {} bytes instead of {}",
-            now.length, expected.length
+            "the object changed ({} bytes, now {})",
+            expected.length, now.length
         )));
-    }
-    // An ETag tells content apart; without one, the modification time does (listings and
-    // stats may disagree below a second).
-    let etag = now.etag.unwrap_or_default();
-    let (etag, listed_etag) = (etag.trim_matches('"'), expected.etag.trim_matches('"'));
-    if !etag.is_empty() && !listed_etag.is_empty() {
-        if etag != listed_etag {
-            return Err(stale("the object's ETag changed".to_string()));
-        }
-        return Ok(());
-    }
-    let modified = now.modified_ms.unwrap_or_default() / 1000;
-    if modified != 0 && expected.modified_ms != 0 && modified != expected.modified_ms / 1000 {
-        return Err(stale("the object was modified".to_string()));
     }
     Ok(())
 }

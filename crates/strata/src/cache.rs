@@ -47,6 +47,9 @@ enum CacheCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Copy files under a mount (a file, or every file beneath a directory) into the under
+    /// storage now.
+    Persist { path: String },
     /// List a mounted path in its under storage again (a directory with every directory
     /// loaded beneath it), whatever the sync interval says.
     Sync { path: String },
@@ -112,6 +115,18 @@ pub async fn run(settings: Settings, args: CacheArgs) -> anyhow::Result<ExitCode
                 ]);
             }
             outln!("{t}");
+        }
+        CacheCommand::Persist { path } => {
+            let done = fs
+                .persist(&path)
+                .await
+                .with_context(|| format!("persisting {path}"))?;
+            outln!(
+                "Persisted {} files ({}), {} were persisted already",
+                done.persisted,
+                strata_core::size::human(done.bytes),
+                done.already
+            );
         }
         CacheCommand::Sync { path } => {
             let done = fs

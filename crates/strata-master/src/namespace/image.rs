@@ -50,6 +50,7 @@ impl Namespace {
                     record.block_size = file.block_size;
                     record.client_name = file.writer.clone().unwrap_or_default();
                     record.ec_policy = file.ec_policy.clone().unwrap_or_default();
+                    record.write_type = file.write_type.clone().unwrap_or_default();
                     if let Some(copy) = &file.persisted {
                         record.persisted = Some(copy.fingerprint.record());
                         record.persisted_at = copy.since;
@@ -87,6 +88,7 @@ impl Namespace {
             directories: 0,
             ec_policies: Default::default(),
             mounts: Default::default(),
+            pending_persist: Default::default(),
         };
         ns.restore_mounts(&header.mounts);
         for name in &header.ec_policies {
@@ -142,6 +144,7 @@ impl Namespace {
                         fingerprint: Fingerprint::from_record(f),
                         since: record.persisted_at,
                     }),
+                    write_type: (!record.write_type.is_empty()).then(|| record.write_type.clone()),
                 })
             };
             let parent = InodeId(record.parent);
@@ -191,6 +194,10 @@ impl Namespace {
                 header.inode_count,
                 ns.inodes.len()
             ));
+        }
+        let ids: Vec<InodeId> = ns.inodes.keys().copied().collect();
+        for id in ids {
+            ns.queue_persist_if_async(id);
         }
         Ok(ns)
     }

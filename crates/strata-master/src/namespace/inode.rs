@@ -64,6 +64,8 @@ pub struct FileInode {
     pub ec_policy: Option<String>,
     /// For a file under a mount, its copy in under storage (`None`: not persisted yet).
     pub persisted: Option<UfsCopy>,
+    /// For a file under a mount, how it reaches the under storage.
+    pub write_type: Option<String>,
 }
 
 impl FileInode {

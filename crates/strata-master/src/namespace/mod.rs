@@ -9,16 +9,18 @@ mod image;
 mod inode;
 mod mounts;
 mod mutate;
+mod persistence;
 mod query;
 mod ufs_sync;
 
 pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
 use mutate::new_inode_attrs;
+pub use persistence::{ASYNC_THROUGH, CACHE_THROUGH, THROUGH};
 pub use query::{BlockRange, ContentSummary, FileBlocks, UfsSource};
 pub use ufs_sync::SyncChanges;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use strata_core::{BlockId, Error, ExtendedBlock, InodeId, Result, StrataPath};
 use strata_ec::EcPolicy;
 use strata_proto::journal::{Entry, entry::Op};
@@ -108,6 +110,7 @@ pub struct Namespace {
     directories: u64,
     ec_policies: BTreeMap<String, EcPolicy>,
     mounts: BTreeMap<String, Mount>,
+    pending_persist: BTreeSet<InodeId>,
 }
 
 impl Default for Namespace {
@@ -142,6 +145,7 @@ impl Namespace {
             directories: 1,
             ec_policies: BTreeMap::new(),
             mounts: BTreeMap::new(),
+            pending_persist: BTreeSet::new(),
         }
     }
 
@@ -175,6 +179,7 @@ impl Namespace {
             Op::AddMount(a) => self.add_mount(a),
             Op::RemoveMount(r) => self.remove_mount(r),
             Op::SyncDirectory(s) => self.sync_directory(s),
+            Op::SetPersisted(s) => self.set_persisted(s),
         }
     }
 

@@ -61,6 +61,7 @@ impl Namespace {
                 op.block_size, p.cell
             )));
         }
+        let write_type = self.write_type_for(&path, &op.write_type)?;
         let mut replaced = Vec::new();
         if let Some(existing) = self.lookup(&path)? {
             let file = self.closed_file(existing, &path)?;
@@ -91,6 +92,7 @@ impl Namespace {
                 writer: Some(op.client_name.clone()),
                 ec_policy: policy.map(|p| p.name()),
                 persisted: None,
+                write_type,
             }),
         )?;
         let inode = self.inode(id)?;
@@ -242,6 +244,7 @@ impl Namespace {
         file.writer = None;
         let inode = self.inode_mut(id)?;
         inode.mtime = op.time;
+        self.queue_persist_if_async(id);
         Ok(Outcome::Completed)
     }
 
@@ -254,6 +257,7 @@ impl Namespace {
                 "{path}: append needs a client name"
             )));
         }
+        self.check_not_persisted(id, &path, "appending to")?;
         // A striped file grows by whole new block groups.
         let partial = file.ec_policy.is_none()
             && file
@@ -299,6 +303,7 @@ impl Namespace {
             return Ok(Outcome::Done);
         }
         self.check_no_mount_point_within(&source)?;
+        self.check_not_persisted(id, &source, "renaming")?;
         if destination.is_within(&source) {
             return Err(Error::InvalidOperation {
                 path: destination.to_string(),
@@ -678,6 +683,7 @@ impl Namespace {
                 }
                 InodeKind::File(file) => {
                     self.files -= 1;
+                    self.pending_persist.remove(&next);
                     if file.writer.is_some() {
                         open_files.push(next);
                     }

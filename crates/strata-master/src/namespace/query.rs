@@ -148,6 +148,19 @@ impl Namespace {
         })
     }
 
+    /// Every file at or beneath `path`.
+    pub fn files_beneath(&self, path: &StrataPath) -> Result<Vec<InodeId>> {
+        let mut files = Vec::new();
+        let mut stack = vec![self.resolve(path)?];
+        while let Some(next) = stack.pop() {
+            match &self.inode(next)?.kind {
+                InodeKind::Directory(dir) => stack.extend(dir.children.values().copied()),
+                InodeKind::File(_) => files.push(next),
+            }
+        }
+        Ok(files)
+    }
+
     /// Totals beneath `path`.
     pub fn content_summary(&self, path: &StrataPath) -> Result<ContentSummary> {
         let id = self.resolve(path)?;

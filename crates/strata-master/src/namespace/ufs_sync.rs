@@ -50,6 +50,15 @@ impl Fingerprint {
         }
     }
 
+    /// The fingerprint as a version of the object.
+    pub fn version(&self) -> strata_ufs::ObjectVersion<'_> {
+        strata_ufs::ObjectVersion {
+            length: self.length,
+            etag: &self.etag,
+            modified_ms: self.modified_ms,
+        }
+    }
+
     /// The fingerprint as the wire carries it.
     pub fn wire(&self) -> strata_proto::rpc::UfsFingerprint {
         strata_proto::rpc::UfsFingerprint {
@@ -142,6 +151,7 @@ impl Namespace {
                             writer: None,
                             ec_policy: None,
                             persisted: None,
+                            write_type: None,
                         }),
                     )?;
                     self.mirror_object(id, fingerprint, op.time, op.block_size)?;
@@ -150,9 +160,10 @@ impl Namespace {
                 Some(id) => {
                     let stale = self.inode(id)?.file().is_some_and(|f| {
                         f.writer.is_none()
-                            && f.persisted
-                                .as_ref()
-                                .is_some_and(|c| c.fingerprint != fingerprint && c.since < op.time)
+                            && f.persisted.as_ref().is_some_and(|c| {
+                                !c.fingerprint.version().matches(&fingerprint.version())
+                                    && c.since < op.time
+                            })
                     });
                     if stale {
                         changes.dropped.extend(self.mirror_object(

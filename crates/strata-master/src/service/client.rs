@@ -96,6 +96,7 @@ impl ClientService {
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse> {
         let p = path(&req.path)?;
         self.state.check_writable()?;
+        super::mounts::delete_in_under_storage(&self.state, &p, req.recursive).await?;
         let op = Op::Delete(journal::Delete {
             path: p.to_string(),
             recursive: req.recursive,
@@ -508,5 +509,9 @@ impl ClientProtocol for ClientService {
         request: Request<SyncMetadataRequest>,
     ) -> RpcResult<SyncMetadataResponse> {
         reply(self.sync_metadata(request.into_inner()).await)
+    }
+
+    async fn persist(&self, request: Request<PersistRequest>) -> RpcResult<PersistResponse> {
+        reply(self.persist(request.into_inner()).await)
     }
 }

@@ -4,12 +4,14 @@ mod admin;
 mod client;
 mod metadata_sync;
 mod mounts;
+mod persist;
 mod recovery;
 mod worker;
 mod writing;
 
 pub use admin::AdminService;
 pub use client::ClientService;
+pub use persist::{PersistQueue, run_queue as run_persist_queue};
 pub use recovery::recover_expired_leases;
 pub use worker::WorkerService;
 
@@ -45,6 +47,8 @@ pub struct MasterState {
     pub partial_reports: Mutex<HashMap<WorkerIdx, (u64, Vec<ReportedBlock>)>>,
     /// The under storage of mounts.
     pub under_storage: UnderStorages,
+    /// Background persists in flight and waiting to be retried.
+    pub persist_queue: PersistQueue,
 }
 
 impl MasterState {

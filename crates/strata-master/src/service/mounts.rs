@@ -2,15 +2,17 @@
 //! journaled, `Unmount` drops what Strata holds beneath the mount point (the storage keeps its
 //! data), `ListMounts` hides credentials, and `SyncMetadata` lists a path there again.
 
+use super::MasterState;
 use super::client::{ClientService, path};
 use super::metadata_sync;
-use crate::namespace::{Mount, Outcome, WRITE_TYPES};
+use super::persist::{self, Persisted};
+use crate::namespace::{InodeKind, Mount, Outcome, WRITE_TYPES};
 use std::collections::BTreeMap;
-use strata_core::{Error, Result, now_millis};
+use strata_core::{Error, Result, StrataPath, now_millis};
 use strata_proto::journal::{self, entry::Op};
 use strata_proto::rpc::{
-    Empty, ListMountsResponse, MountInfo, MountRequest, SyncMetadataRequest, SyncMetadataResponse,
-    UnmountRequest,
+    Empty, ListMountsResponse, MountInfo, MountRequest, PersistRequest, PersistResponse,
+    SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
 };
 use strata_ufs::UnderStorage;
 
@@ -84,6 +86,24 @@ impl ClientService {
         }
     }
 
+    pub(super) async fn persist(&self, req: PersistRequest) -> Result<PersistResponse> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        metadata_sync::refresh(&self.state, &p, metadata_sync::Use::Entry).await?;
+        let files = self.state.namespace.read().files_beneath(&p)?;
+        let mut done = PersistResponse::default();
+        for file in files {
+            match persist::persist_file(&self.state, file).await? {
+                Persisted::Copied(bytes) => {
+                    done.persisted += 1;
+                    done.bytes += bytes;
+                }
+                Persisted::Already => done.already += 1,
+            }
+        }
+        Ok(done)
+    }
+
     pub(super) async fn sync_metadata(
         &self,
         req: SyncMetadataRequest,
@@ -96,6 +116,48 @@ impl ClientService {
             changed: changes.changed,
             removed: changes.removed,
         })
+    }
+}
+
+/// Deletes what `path` (under a mount, not the mount point) holds in under storage, before
+/// the namespace deletes it: a directory with everything beneath it (when the namespace will
+/// allow the delete), a persisted file's object.
+pub(crate) async fn delete_in_under_storage(
+    state: &MasterState,
+    p: &StrataPath,
+    recursive: bool,
+) -> Result<()> {
+    let (mount, target) = {
+        let ns = state.namespace.read();
+        let Some(mount) = ns.mount_of(p).cloned() else {
+            return Ok(());
+        };
+        let Some(id) = ns.lookup(p)? else {
+            return Ok(());
+        };
+        let target = match &ns.inode(id)?.kind {
+            InodeKind::Directory(d) if recursive || d.children.is_empty() => Some(true),
+            InodeKind::Directory(_) => None,
+            InodeKind::File(f) => f.persisted.is_some().then_some(false),
+        };
+        (mount, target)
+    };
+    let key = mount.key_of(p);
+    let Some(directory) = target else {
+        return Ok(());
+    };
+    if key.is_empty() {
+        return Ok(());
+    }
+    let storage = state.under_storage.handle(&mount)?;
+    let deleted = if directory {
+        storage.delete_all(&key).await
+    } else {
+        storage.delete(&key).await
+    };
+    match deleted {
+        Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -110,6 +110,7 @@ impl ClientService {
             overwrite: req.overwrite,
             create_parents: req.create_parents,
             ec_policy: req.ec_policy,
+            write_type: req.write_type,
         });
         match self.state.submit(op).await? {
             Outcome::Created { status, replaced } => {
@@ -464,11 +465,10 @@ impl ClientService {
                 .unwrap_or_default()
         };
         self.state.cluster.lock().replication.mark_all(blocks);
+        super::persist::persist_on_close(&self.state, inode).await?;
         Ok(CompleteResponse { completed: true })
     }
 
-    /// Whether every block of the file (with `last` as its final state) has the minimum number
-    /// of finished replicas reported.
     /// Whether every block of the file (with `last` as its final state) has enough finished
     /// replicas reported: `min_replication` of a replicated block, the data-unit count of
     /// internal blocks of a block group.

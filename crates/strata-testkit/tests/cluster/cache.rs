@@ -2,7 +2,7 @@
 //! listing, read-through of only the touched blocks, objects changed behind the cache's back.
 
 use std::time::Duration;
-use strata_client::{FileSystem, MountOptions};
+use strata_client::{CreateOptions, FileSystem, MountOptions};
 use strata_testkit::{MiniCluster, S3Server, fast_config, pattern, wait_until};
 
 const MIB: u64 = 1 << 20;
@@ -225,5 +225,116 @@ async fn a_local_directory_mount_survives_a_master_restart_and_unmount_keeps_its
     assert!(fs.try_stat("/local").await.unwrap().is_none());
     assert!(fs.mounts().await.unwrap().is_empty());
     assert!(dir.path().join("logs/day1.log").exists());
+    cluster.shutdown().await;
+}
+
+async fn write_file(fs: &FileSystem, path: &str, data: &[u8], write_type: &str) {
+    let options = CreateOptions {
+        write_type: write_type.to_string(),
+        create_parents: true,
+        ..Default::default()
+    };
+    let mut w = fs.create(path, options).await.unwrap();
+    w.write(data).await.unwrap();
+    w.close().await.unwrap();
+}
+
+fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+    std::fs::read(s3.object_path("lake", key)).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_types_decide_when_files_reach_s3() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r1", "/r2"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    let data = pattern(5, (2 * MIB + 777) as usize);
+
+    // CACHE_THROUGH (the mount's default): in S3 when close returns, and cached.
+    write_file(&fs, "/lake/through-cache.bin", &data, "").await;
+    assert!(object(&s3, "through-cache.bin").unwrap() == data);
+    let status = fs.stat("/lake/through-cache.bin").await.unwrap();
+    assert_eq!(status.persistence, "PERSISTED");
+    let cached = cached_per_block(&fs, "/lake/through-cache.bin").await;
+    assert!(cached.iter().all(|c| *c > 0), "{cached:?}");
+
+    // THROUGH: in S3 when close returns, and not kept in the cache; reads come through.
+    write_file(&fs, "/lake/through.bin", &data, "THROUGH").await;
+    assert!(object(&s3, "through.bin").unwrap() == data);
+    wait_until(
+        "THROUGH blocks leave the cache",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { cached_per_block(&fs, "/lake/through.bin").await == [0, 0, 0] }
+        },
+    )
+    .await;
+    wait_until(
+        "a read of the THROUGH file goes to S3",
+        Duration::from_secs(20),
+        || {
+            let (fs, data, s3) = (fs.clone(), data.clone(), &s3);
+            async move {
+                let before = s3.requests();
+                let back = fs
+                    .read_range("/lake/through.bin", 0, data.len() as u64)
+                    .await;
+                assert!(back.unwrap() == data);
+                s3.requests() > before
+            }
+        },
+    )
+    .await;
+
+    // MUST_CACHE: only in Strata until persisted on demand.
+    write_file(&fs, "/lake/cache-only.bin", &data, "MUST_CACHE").await;
+    assert!(object(&s3, "cache-only.bin").is_none());
+    assert_eq!(
+        fs.stat("/lake/cache-only.bin").await.unwrap().persistence,
+        "NOT_PERSISTED"
+    );
+    let done = fs.persist("/lake").await.unwrap();
+    assert_eq!((done.persisted, done.already), (1, 2));
+    assert!(object(&s3, "cache-only.bin").unwrap() == data);
+    assert_eq!(
+        fs.stat("/lake/cache-only.bin").await.unwrap().persistence,
+        "PERSISTED"
+    );
+
+    // ASYNC_THROUGH: acknowledged from the cache, in S3 soon after.
+    write_file(&fs, "/lake/later.bin", &data, "ASYNC_THROUGH").await;
+    wait_until(
+        "the ASYNC_THROUGH file is persisted",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { fs.stat("/lake/later.bin").await.unwrap().persistence == "PERSISTED" }
+        },
+    )
+    .await;
+    assert!(object(&s3, "later.bin").unwrap() == data);
+
+    // A persisted file is deleted from S3 with it; renaming one is refused (for now).
+    let refused = fs.rename("/lake/later.bin", "/lake/moved.bin").await;
+    assert!(refused.unwrap_err().to_string().contains("not supported"));
+    assert!(fs.delete("/lake/later.bin", false).await.unwrap());
+    assert!(object(&s3, "later.bin").is_none());
+    // Nested directories are written as key prefixes and listed back after a sync.
+    write_file(&fs, "/lake/nested/deep/x.txt", b"x", "").await;
+    assert_eq!(object(&s3, "nested/deep/x.txt").unwrap(), b"x");
+    fs.sync_metadata("/lake").await.unwrap();
+    assert_eq!(
+        names(&fs, "/lake").await,
+        [
+            "cache-only.bin",
+            "nested",
+            "through-cache.bin",
+            "through.bin"
+        ]
+    );
     cluster.shutdown().await;
 }

@@ -27,6 +27,10 @@ pub struct PutArgs {
     /// by default the destination directory's.
     #[arg(long, value_name = "POLICY")]
     ec_policy: Option<String>,
+    /// Under a mount: MUST_CACHE, CACHE_THROUGH, THROUGH or ASYNC_THROUGH (default: the
+    /// mount's).
+    #[arg(long, value_name = "TYPE")]
+    write_type: Option<String>,
     /// Local files or directories (`-` for stdin), then the destination.
     #[arg(required = true, num_args = 2..)]
     paths: Vec<String>,
@@ -113,6 +117,7 @@ pub async fn put(fs: &FileSystem, args: PutArgs) -> anyhow::Result<ExitCode> {
         replication: args.replication.unwrap_or(0),
         block_size: args.block_size.map_or(0, |b| b.bytes()),
         ec_policy: args.ec_policy.unwrap_or_default(),
+        write_type: args.write_type.unwrap_or_default(),
         ..Default::default()
     };
     for source in sources {

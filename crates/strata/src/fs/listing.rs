@@ -225,6 +225,10 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
                 outln!("  Open for writing: yes");
             }
         }
+        if !s.ufs_uri.is_empty() {
+            outln!("  Under storage: {}", s.ufs_uri);
+            outln!("  Persistence: {}", s.persistence);
+        }
         outln!("  Permission: {} ({:o})", permissions(s), s.mode);
         outln!("  Owner: {}  Group: {}", s.owner, s.group);
         outln!("  Modified: {} UTC", time(s.modification_time));
