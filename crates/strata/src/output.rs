@@ -73,6 +73,8 @@ pub fn status_json(status: &FileStatus) -> Value {
         "length": status.length,
         "replication": status.replication,
         "ec_policy": status.ec_policy,
+        "persistence": status.persistence,
+        "ufs_uri": status.ufs_uri,
         "block_size": status.block_size,
         "block_count": status.block_count,
         "owner": status.owner,

@@ -2,6 +2,7 @@
 //! workers and masters killed with SIGKILL, block files damaged on disk, and garbage sent to
 //! every port.
 
+mod cache;
 mod cli;
 mod erasure;
 mod failures;
