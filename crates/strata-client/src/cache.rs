@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use strata_core::{Result, StrataPath};
 use strata_proto::rpc::{
-    Empty, MountInfo, MountRequest, PersistRequest, PersistResponse, SyncMetadataRequest,
-    SyncMetadataResponse, UnmountRequest,
+    Empty, FreeRequest, FreeResponse, MountInfo, MountRequest, PersistRequest, PersistResponse,
+    SetPinnedRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
 };
 
 /// How a mount behaves.
@@ -70,6 +70,24 @@ impl FileSystem {
             path: StrataPath::parse(path)?.to_string(),
         };
         call!(self.inner().master, client, persist(request))
+    }
+
+    /// Pins (or unpins) a file or directory: cached blocks of pinned files are never dropped
+    /// to make room.
+    pub async fn set_pinned(&self, path: &str, pinned: bool) -> Result<()> {
+        let request = SetPinnedRequest {
+            path: StrataPath::parse(path)?.to_string(),
+            pinned,
+        };
+        call!(self.inner().master, client, set_pinned(request)).map(|_| ())
+    }
+
+    /// Drops the cached copies of persisted, unpinned files at or beneath `path`.
+    pub async fn free(&self, path: &str) -> Result<FreeResponse> {
+        let request = FreeRequest {
+            path: StrataPath::parse(path)?.to_string(),
+        };
+        call!(self.inner().master, client, free(request))
     }
 
     /// Lists `path` in its under storage again (a directory with every loaded directory

@@ -145,6 +145,31 @@ impl MasterLink {
             .map_err(|s| self.err(s))
     }
 
+    /// Asks which of `replicas` may be dropped (their bytes are durable elsewhere).
+    pub async fn release_replicas(
+        &self,
+        worker_id: &str,
+        replicas: &[crate::store::ReplicaInfo],
+    ) -> Result<Vec<u64>> {
+        let request = ReleaseReplicasRequest {
+            worker_id: worker_id.to_string(),
+            blocks: replicas
+                .iter()
+                .map(|r| Block {
+                    id: r.id.0,
+                    generation: r.generation,
+                    length: r.length,
+                })
+                .collect(),
+        };
+        self.client
+            .clone()
+            .release_replicas(request)
+            .await
+            .map(|r| r.into_inner().released)
+            .map_err(|s| self.err(s))
+    }
+
     /// Notes a deleted replica for the next heartbeat.
     pub fn block_deleted(&self, block: ReportedBlock) {
         self.deleted.lock().push(block);

@@ -1,33 +1,74 @@
 //! The worker's tier maintenance: every `tiering.interval`, a pass that moves replicas down
-//! from tiers past their high watermark and up when read often (see `store::tiering`).
+//! from tiers past their high watermark and up when read often (see `store::tiering`), then,
+//! when the slowest tier is past its high watermark, drops the replicas the master releases
+//! (those whose bytes are durable in under storage; nothing else is ever dropped).
 
 use crate::context::WorkerContext;
 use std::sync::Arc;
+use strata_core::BlockId;
 use tokio::sync::watch;
 
-/// Runs passes until `stopped` turns true; a worker with one tier has nothing to do.
+/// Runs passes until `stopped` turns true.
 pub async fn run(ctx: Arc<WorkerContext>, mut stopped: watch::Receiver<bool>) {
-    if ctx.config.storage_tiers().len() < 2 {
-        return;
-    }
     let settings = ctx.config.tiering.clone();
+    let several_tiers = ctx.config.storage_tiers().len() > 1;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(settings.interval) => {}
             _ = stopped.wait_for(|s| *s) => return,
         }
-        let store = ctx.store.clone();
-        let pass = settings.clone();
-        match tokio::task::spawn_blocking(move || store.rebalance_tiers(&pass)).await {
-            Ok(moves) if moves.demoted + moves.promoted > 0 => {
-                tracing::info!(
-                    demoted = moves.demoted,
-                    promoted = moves.promoted,
-                    "replicas moved between tiers"
-                );
+        if several_tiers {
+            let store = ctx.store.clone();
+            let pass = settings.clone();
+            match tokio::task::spawn_blocking(move || store.rebalance_tiers(&pass)).await {
+                Ok(moves) if moves.demoted + moves.promoted > 0 => {
+                    tracing::info!(
+                        demoted = moves.demoted,
+                        promoted = moves.promoted,
+                        "replicas moved between tiers"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "a tier maintenance pass failed"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "a tier maintenance pass failed"),
         }
+        evict(&ctx, &settings).await;
+    }
+}
+
+/// Most replicas offered to the master in one eviction pass.
+const EVICTION_BATCH: usize = 1000;
+
+/// Drops, least wanted first, replicas of the slowest tier whose bytes the master says are
+/// durable elsewhere, until the tier is under its low watermark. A reader the master sends
+/// here before it hears of a drop finds no replica and is read through instead.
+async fn evict(ctx: &WorkerContext, settings: &strata_core::tier::TieringConfig) {
+    let (candidates, mut excess) = ctx.store.eviction_candidates(settings, EVICTION_BATCH);
+    if candidates.is_empty() {
+        return;
+    }
+    let released = match ctx.master.release_replicas(&ctx.id, &candidates).await {
+        Ok(released) => released,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask the master which replicas to drop");
+            return;
+        }
+    };
+    let mut dropped = 0;
+    for info in candidates.iter().filter(|c| released.contains(&c.id.0)) {
+        if excess == 0 {
+            break;
+        }
+        if let Some(report) = ctx.store.delete(BlockId(info.id.0), info.generation) {
+            ctx.master.block_deleted(report);
+            excess = excess.saturating_sub(info.length);
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "replicas of under storage dropped from the slowest tier"
+        );
     }
 }

@@ -50,6 +50,13 @@ enum CacheCommand {
     /// Copy files under a mount (a file, or every file beneath a directory) into the under
     /// storage now.
     Persist { path: String },
+    /// Keep a file's (or every file beneath a directory's) cached blocks however full the
+    /// cache gets.
+    Pin { path: String },
+    /// Undo `pin`.
+    Unpin { path: String },
+    /// Drop the cached copies of persisted files (they stay in under storage).
+    Free { path: String },
     /// List a mounted path in its under storage again (a directory with every directory
     /// loaded beneath it), whatever the sync interval says.
     Sync { path: String },
@@ -126,6 +133,30 @@ pub async fn run(settings: Settings, args: CacheArgs) -> anyhow::Result<ExitCode
                 done.persisted,
                 strata_core::size::human(done.bytes),
                 done.already
+            );
+        }
+        CacheCommand::Pin { path } => {
+            fs.set_pinned(&path, true)
+                .await
+                .with_context(|| format!("pinning {path}"))?;
+            outln!("Pinned {path}");
+        }
+        CacheCommand::Unpin { path } => {
+            fs.set_pinned(&path, false)
+                .await
+                .with_context(|| format!("unpinning {path}"))?;
+            outln!("Unpinned {path}");
+        }
+        CacheCommand::Free { path } => {
+            let done = fs
+                .free(&path)
+                .await
+                .with_context(|| format!("freeing {path}"))?;
+            outln!(
+                "Freed {} files ({} cached blocks); {} skipped (not persisted or pinned)",
+                done.freed_files,
+                done.freed_blocks,
+                done.skipped
             );
         }
         CacheCommand::Sync { path } => {

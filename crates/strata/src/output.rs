@@ -74,6 +74,7 @@ pub fn status_json(status: &FileStatus) -> Value {
         "replication": status.replication,
         "ec_policy": status.ec_policy,
         "persistence": status.persistence,
+        "pinned": status.pinned,
         "ufs_uri": status.ufs_uri,
         "block_size": status.block_size,
         "block_count": status.block_count,

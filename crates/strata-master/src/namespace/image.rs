@@ -36,6 +36,7 @@ impl Namespace {
                 mode: inode.mode,
                 modification_time: inode.mtime,
                 access_time: inode.atime,
+                pinned: inode.pinned,
                 ..Default::default()
             };
             match &inode.kind {
@@ -181,6 +182,7 @@ impl Namespace {
                     mode: record.mode,
                     mtime: record.modification_time,
                     atime: record.access_time,
+                    pinned: record.pinned,
                     kind,
                 },
             );

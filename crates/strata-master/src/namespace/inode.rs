@@ -119,6 +119,9 @@ pub struct Inode {
     pub mtime: i64,
     /// Last access, ms since the epoch.
     pub atime: i64,
+    /// Pinned: cached blocks of this file (or of files beneath this directory) are never
+    /// dropped to make room.
+    pub pinned: bool,
     /// Directory or file.
     pub kind: InodeKind,
 }

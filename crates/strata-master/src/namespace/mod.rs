@@ -131,6 +131,7 @@ impl Namespace {
             mode: 0o755,
             mtime: 0,
             atime: 0,
+            pinned: false,
             kind: InodeKind::Directory(Directory::default()),
         };
         Namespace {
@@ -180,6 +181,7 @@ impl Namespace {
             Op::RemoveMount(r) => self.remove_mount(r),
             Op::SyncDirectory(s) => self.sync_directory(s),
             Op::SetPersisted(s) => self.set_persisted(s),
+            Op::SetPinned(s) => self.set_pinned(s),
         }
     }
 
@@ -368,6 +370,7 @@ impl Namespace {
             access_time: inode.atime,
             inode_id: inode.id.0,
             ufs_uri: mount.as_ref().map(|(m, p)| m.uri_of(p)).unwrap_or_default(),
+            pinned: self.is_pinned(inode.id),
             ..Default::default()
         };
         let persisted = match &inode.kind {

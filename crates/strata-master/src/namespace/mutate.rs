@@ -650,6 +650,7 @@ impl Namespace {
             mode: attrs.mode,
             mtime: attrs.time,
             atime: attrs.time,
+            pinned: false,
             kind,
         };
         self.inodes.insert(id, inode);

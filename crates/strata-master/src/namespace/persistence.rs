@@ -91,6 +91,31 @@ impl Namespace {
         Ok(Outcome::Done)
     }
 
+    pub(super) fn set_pinned(&mut self, op: &journal::SetPinned) -> Result<Outcome> {
+        let path = StrataPath::parse(&op.path)?;
+        let id = self.resolve(&path)?;
+        self.inode_mut(id)?.pinned = op.pinned;
+        Ok(Outcome::Done)
+    }
+
+    /// Whether `id` or a directory above it is pinned.
+    pub fn is_pinned(&self, id: InodeId) -> bool {
+        let mut current = id;
+        for _ in 0..=strata_core::path::MAX_DEPTH {
+            let Ok(inode) = self.inode(current) else {
+                return false;
+            };
+            if inode.pinned {
+                return true;
+            }
+            if current == InodeId::ROOT {
+                return false;
+            }
+            current = inode.parent;
+        }
+        false
+    }
+
     /// Refuses to move or grow `id` when it is, or holds, a file persisted in under storage.
     pub(super) fn check_not_persisted(
         &self,

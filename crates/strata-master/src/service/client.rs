@@ -514,4 +514,12 @@ impl ClientProtocol for ClientService {
     async fn persist(&self, request: Request<PersistRequest>) -> RpcResult<PersistResponse> {
         reply(self.persist(request.into_inner()).await)
     }
+
+    async fn set_pinned(&self, request: Request<SetPinnedRequest>) -> RpcResult<Empty> {
+        reply(self.set_pinned(request.into_inner()).await)
+    }
+
+    async fn free(&self, request: Request<FreeRequest>) -> RpcResult<FreeResponse> {
+        reply(self.free(request.into_inner()).await)
+    }
 }

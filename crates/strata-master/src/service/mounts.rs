@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use strata_core::{Error, Result, StrataPath, now_millis};
 use strata_proto::journal::{self, entry::Op};
 use strata_proto::rpc::{
-    Empty, ListMountsResponse, MountInfo, MountRequest, PersistRequest, PersistResponse,
-    SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
+    Empty, FreeRequest, FreeResponse, ListMountsResponse, MountInfo, MountRequest, PersistRequest,
+    PersistResponse, SetPinnedRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
 };
 use strata_ufs::UnderStorage;
 
@@ -101,6 +101,45 @@ impl ClientService {
                 Persisted::Already => done.already += 1,
             }
         }
+        Ok(done)
+    }
+
+    pub(super) async fn set_pinned(&self, req: SetPinnedRequest) -> Result<Empty> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        metadata_sync::refresh(&self.state, &p, metadata_sync::Use::Entry).await?;
+        let op = Op::SetPinned(journal::SetPinned {
+            path: p.to_string(),
+            pinned: req.pinned,
+        });
+        self.state.submit(op).await?;
+        Ok(Empty {})
+    }
+
+    pub(super) async fn free(&self, req: FreeRequest) -> Result<FreeResponse> {
+        let p = path(&req.path)?;
+        metadata_sync::refresh(&self.state, &p, metadata_sync::Use::Entry).await?;
+        let ns = self.state.namespace.read();
+        let mut done = FreeResponse::default();
+        let mut blocks = Vec::new();
+        for id in ns.files_beneath(&p)? {
+            let Some(file) = ns.inode(id)?.file() else {
+                continue;
+            };
+            if file.persisted.is_none() || ns.is_pinned(id) {
+                done.skipped += 1;
+                continue;
+            }
+            done.freed_files += 1;
+            blocks.extend(file.blocks.iter().map(|b| b.extended()));
+        }
+        drop(ns);
+        let mut cluster = self.state.cluster.lock();
+        done.freed_blocks = blocks
+            .iter()
+            .filter(|b| !cluster.blocks.replicas(b.id).is_empty())
+            .count() as u64;
+        cluster.invalidate(&blocks);
         Ok(done)
     }
 

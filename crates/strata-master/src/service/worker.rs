@@ -174,6 +174,24 @@ impl WorkerService {
         Ok(Empty {})
     }
 
+    /// Which replicas a worker may drop from its full slowest tier: only blocks of files
+    /// persisted in under storage and not pinned.
+    fn release_replicas(&self, req: ReleaseReplicasRequest) -> ReleaseReplicasResponse {
+        let ns = self.state.namespace.read();
+        let mut released = Vec::new();
+        for block in &req.blocks {
+            let id = BlockId(block.id);
+            let durable = !id.is_striped()
+                && ns.block_record(id).is_some_and(|(owner, file, _)| {
+                    file.persisted.is_some() && !ns.is_pinned(owner)
+                });
+            if durable {
+                released.push(block.id);
+            }
+        }
+        ReleaseReplicasResponse { released }
+    }
+
     async fn commit_block_recovery(&self, req: CommitBlockRecoveryRequest) -> Result<Empty> {
         let block = req
             .block
@@ -268,6 +286,13 @@ impl WorkerProtocol for WorkerService {
     ) -> std::result::Result<Response<Empty>, Status> {
         super::client::report_bad_replicas(&self.state, &request.into_inner().replicas);
         reply(Ok(Empty {}))
+    }
+
+    async fn release_replicas(
+        &self,
+        request: Request<ReleaseReplicasRequest>,
+    ) -> std::result::Result<Response<ReleaseReplicasResponse>, Status> {
+        reply(Ok(self.release_replicas(request.into_inner())))
     }
 
     async fn get_mount(

@@ -338,3 +338,122 @@ async fn write_types_decide_when_files_reach_s3() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_memory_tier_drops_only_unpinned_blocks_persisted_in_s3() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let objects: Vec<Vec<u8>> = (0..8).map(|i| pattern(60 + i, MIB as usize)).collect();
+    for (i, data) in objects.iter().enumerate() {
+        put_object(&s3, &format!("obj-{i}"), data);
+    }
+    let mut config = fast_config();
+    // One small memory tier and nothing else: room for four 1 MiB blocks.
+    config.worker.tiers = vec![strata_core::tier::TierConfig {
+        medium: strata_core::tier::Medium::Mem,
+        dirs: vec![strata_core::tier::TierDir {
+            path: "mem".into(),
+            capacity: strata_core::ByteSize(4 * MIB),
+        }],
+    }];
+    config.worker.tiering.interval = Duration::from_millis(100);
+    let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    fs.set_pinned("/lake/obj-0", true).await.unwrap();
+    assert!(fs.stat("/lake/obj-0").await.unwrap().pinned);
+
+    let cached = |path: String| {
+        let fs = fs.clone();
+        async move { cached_per_block(&fs, &path).await.iter().sum::<usize>() }
+    };
+    let cached_objects = || async {
+        let mut total = 0;
+        for i in 0..8 {
+            total += cached(format!("/lake/obj-{i}")).await;
+        }
+        total
+    };
+    for (i, data) in objects.iter().enumerate() {
+        // The tier keeper makes room (down to the low watermark) once the tier passes its high
+        // watermark, so every read finds room for its block.
+        wait_until(
+            "the tier has room for a block",
+            Duration::from_secs(20),
+            || async { cached_objects().await <= 3 },
+        )
+        .await;
+        let path = format!("/lake/obj-{i}");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+        wait_until("the block is cached", Duration::from_secs(20), || {
+            let cached = cached(path.clone());
+            async move { cached.await == 1 }
+        })
+        .await;
+    }
+    // Eight blocks went through a tier holding four: unpinned ones were dropped, the pinned
+    // one stayed.
+    wait_until(
+        "the tier is back under its high watermark",
+        Duration::from_secs(20),
+        || async { cached_objects().await <= 3 },
+    )
+    .await;
+    assert_eq!(cached("/lake/obj-0".to_string()).await, 1);
+
+    // Files written only to the cache are never dropped, whatever the pressure.
+    let mine: Vec<Vec<u8>> = (0..2).map(|i| pattern(90 + i, MIB as usize)).collect();
+    for (i, data) in mine.iter().enumerate() {
+        // A full tier makes room in the background; until the master hears of it, a write
+        // is refused with a clear no-space error (and tried again here).
+        let path = format!("/lake/mine-{i}");
+        wait_until(
+            "the cache takes a new file",
+            Duration::from_secs(20),
+            || {
+                let (fs, path, data) = (fs.clone(), path.clone(), data.clone());
+                async move {
+                    let options = CreateOptions {
+                        write_type: "MUST_CACHE".to_string(),
+                        ..Default::default()
+                    };
+                    let mut w = fs.create(&path, options).await.unwrap();
+                    let written = match w.write(&data).await {
+                        Ok(()) => w.close().await,
+                        Err(e) => Err(e),
+                    };
+                    match written {
+                        Ok(()) => true,
+                        Err(e) => {
+                            assert!(e.to_string().contains("free"), "{e}");
+                            fs.delete(&path, false).await.unwrap();
+                            false
+                        }
+                    }
+                }
+            },
+        )
+        .await;
+        for (j, object) in objects.iter().enumerate().skip(1) {
+            let path = format!("/lake/obj-{j}");
+            assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *object);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (i, data) in mine.iter().enumerate() {
+        let path = format!("/lake/mine-{i}");
+        assert_eq!(cached(path.clone()).await, 1, "{path} is still cached");
+        assert_eq!(fs.stat(&path).await.unwrap().persistence, "NOT_PERSISTED");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+    }
+    let before = s3.requests();
+    assert!(fs.read_range("/lake/obj-0", 0, MIB).await.unwrap() == objects[0]);
+    assert_eq!(s3.requests(), before, "the pinned object is still cached");
+
+    // free drops the cached copies of persisted files, not the pinned one or unpersisted ones.
+    let freed = fs.free("/lake").await.unwrap();
+    assert_eq!(freed.skipped, 3);
+    fs.set_pinned("/lake/obj-0", false).await.unwrap();
+    fs.free("/lake/obj-0").await.unwrap();
+    assert_eq!(cached("/lake/obj-0".to_string()).await, 0);
+    cluster.shutdown().await;
+}

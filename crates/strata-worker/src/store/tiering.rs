@@ -1,6 +1,7 @@
 //! Moving finished replicas between tiers: down to the next tier when a tier passes its high
 //! watermark (until it is back under the low one, least recently or least frequently used
-//! first), and up when a replica in a lower tier has been read often.
+//! first), and up when a replica in a lower tier has been read often. The slowest tier can only
+//! offer replicas to drop ([`BlockStore::eviction_candidates`]).
 //!
 //! A move copies the files into the new directory under temporary names while readers and the
 //! replica go on as before, then, under the replica's lock and only if the replica has not
@@ -68,6 +69,27 @@ impl BlockStore {
             moves.promoted = self.promote(settings);
         }
         moves
+    }
+
+    /// When the slowest tier is past its high watermark: its replicas, least wanted first (at
+    /// most `limit`), and how many bytes must go to bring it under the low watermark. The
+    /// caller drops, in this order, only replicas whose bytes are durable elsewhere.
+    pub fn eviction_candidates(
+        &self,
+        settings: &TieringConfig,
+        limit: usize,
+    ) -> (Vec<ReplicaInfo>, u64) {
+        let Some(slowest) = self.tier_use().pop() else {
+            return (Vec::new(), 0);
+        };
+        let high = (slowest.capacity as f64 * settings.high_watermark) as u64;
+        if slowest.capacity == 0 || slowest.used <= high {
+            return (Vec::new(), 0);
+        }
+        let low = (slowest.capacity as f64 * settings.low_watermark) as u64;
+        let mut candidates = self.eviction_order(slowest.medium, settings.eviction);
+        candidates.truncate(limit);
+        (candidates, slowest.used - low)
     }
 
     /// Moves replicas read often from a lower tier into the fastest tier that stays under its

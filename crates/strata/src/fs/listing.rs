@@ -229,6 +229,9 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
             outln!("  Under storage: {}", s.ufs_uri);
             outln!("  Persistence: {}", s.persistence);
         }
+        if s.pinned {
+            outln!("  Pinned: yes");
+        }
         outln!("  Permission: {} ({:o})", permissions(s), s.mode);
         outln!("  Owner: {}  Group: {}", s.owner, s.group);
         outln!("  Modified: {} UTC", time(s.modification_time));
