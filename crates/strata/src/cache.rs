@@ -1,15 +1,19 @@
 //! `strata cache`: mounting under storage (S3 buckets, local directories) on Strata
-//! directories, listing mounts, and listing mounted paths there again.
+//! directories, listing mounts and listing mounted paths there again, and moving files into
+//! (load, pin), out of (free) and through (persist) the cache.
 
-use crate::output::{print_json, table};
+use crate::output::{print_json, progress, table};
 use crate::settings::Settings;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use strata_client::{FileSystem, MountOptions};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// Options of `strata cache`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +54,17 @@ enum CacheCommand {
     /// Copy files under a mount (a file, or every file beneath a directory) into the under
     /// storage now.
     Persist { path: String },
+    /// Read files into the cache: a file, the files of a directory, or with -R every file
+    /// beneath it; blocks are loaded in parallel, with a progress bar.
+    Load {
+        path: String,
+        /// Every file beneath a directory, not only its own.
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// Blocks loaded at once.
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
+    },
     /// Keep a file's (or every file beneath a directory's) cached blocks however full the
     /// cache gets.
     Pin { path: String },
@@ -135,6 +150,11 @@ pub async fn run(settings: Settings, args: CacheArgs) -> anyhow::Result<ExitCode
                 done.already
             );
         }
+        CacheCommand::Load {
+            path,
+            recursive,
+            parallel,
+        } => load(&fs, &path, recursive, parallel.max(1)).await?,
         CacheCommand::Pin { path } => {
             fs.set_pinned(&path, true)
                 .await
@@ -174,6 +194,74 @@ pub async fn run(settings: Settings, args: CacheArgs) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every block of the chosen files once (a worker reads each uncached block through from
+/// under storage and keeps it), `parallel` blocks at a time.
+async fn load(fs: &FileSystem, path: &str, recursive: bool, parallel: usize) -> anyhow::Result<()> {
+    let files: Vec<_> = if recursive {
+        crate::fs::files_beneath(fs, path)
+            .await
+            .with_context(|| format!("load {path}"))?
+    } else {
+        let status = fs
+            .stat(path)
+            .await
+            .with_context(|| format!("load {path}"))?;
+        if strata_client::is_directory(&status) {
+            fs.list(path)
+                .collect()
+                .await
+                .with_context(|| format!("load {path}"))?
+                .into_iter()
+                .filter(|s| !strata_client::is_directory(s))
+                .collect()
+        } else {
+            vec![status]
+        }
+    };
+    let mut blocks = Vec::new();
+    for file in &files {
+        let step = file.block_size.max(1);
+        let mut offset = 0;
+        while offset < file.length {
+            let length = step.min(file.length - offset);
+            blocks.push((file.path.clone(), offset, length));
+            offset += length;
+        }
+    }
+    let total: u64 = files.iter().map(|f| f.length).sum();
+    let bar = progress(Some(total), "load");
+    let gate = Arc::new(Semaphore::new(parallel));
+    let mut tasks = JoinSet::new();
+    for (file, offset, length) in blocks {
+        let (fs, bar, gate) = (fs.clone(), bar.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let mut reader = fs.open(&file).await?;
+            reader.seek(offset)?;
+            let mut left = length;
+            while left > 0 {
+                let Some(chunk) = reader.next_chunk().await? else {
+                    break;
+                };
+                let n = (chunk.len() as u64).min(left);
+                left -= n;
+                bar.inc(n);
+            }
+            Ok::<_, strata_core::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("load")?.context("load")?;
+    }
+    bar.finish_and_clear();
+    outln!(
+        "Loaded {} files ({}) into the cache",
+        files.len(),
+        strata_core::size::human(total)
+    );
+    Ok(())
 }
 
 fn parse_options(options: &[String]) -> anyhow::Result<BTreeMap<String, String>> {

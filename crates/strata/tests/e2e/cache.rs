@@ -117,6 +117,26 @@ async fn the_cache_commands_mount_list_sync_persist_and_unmount() {
     let (_, out, _) = run(&["fs", "ls", "/lake/in"]);
     assert!(out.contains("b.csv"), "{out}");
 
+    // load reads every block into the cache.
+    let fs = c.client().await;
+    let (code, out, err) = run(&["cache", "load", "/lake", "-R"]);
+    assert!(code == 0 && out.contains("Loaded 2 files"), "{out}{err}");
+    wait_until(
+        "every loaded block is cached",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move {
+                let (files, _) = fs.fsck("/lake").await.unwrap();
+                files.len() == 2
+                    && files
+                        .iter()
+                        .all(|f| f.blocks.iter().all(|b| b.live.len() == 1))
+            }
+        },
+    )
+    .await;
+
     // MUST_CACHE: written to Strata only, until persisted.
     let local = dir.path().join("new.txt");
     std::fs::write(&local, b"made in strata\n").unwrap();
