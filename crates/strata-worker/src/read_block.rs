@@ -88,21 +88,43 @@ async fn send_packets<W: AsyncWrite + Unpin>(
     while pos < end {
         let n = (end - pos).min(READ_PACKET) as usize;
         let crcs = reader.read_chunks(pos, n, &mut buf)?;
-        let packet = Packet {
-            seqno,
-            offset: pos,
-            last: false,
-            checksums: encode_checksums(&crcs),
-            data_length: n as u32,
-        };
-        write_frame(out, &packet, &buf).await?;
-        ctx.count_served(n as u64);
+        send_packet(ctx, out, seqno, pos, &buf, &crcs).await?;
         pos += n as u64;
         seqno += 1;
     }
+    send_last(out, seqno, pos).await
+}
+
+/// Sends one packet of block data at `offset` with one checksum per chunk piece.
+pub(crate) async fn send_packet<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    seqno: u64,
+    offset: u64,
+    data: &[u8],
+    checksums: &[u32],
+) -> Result<()> {
+    let packet = Packet {
+        seqno,
+        offset,
+        last: false,
+        checksums: encode_checksums(checksums),
+        data_length: data.len() as u32,
+    };
+    write_frame(out, &packet, data).await?;
+    ctx.count_served(data.len() as u64);
+    Ok(())
+}
+
+/// Sends the empty packet that ends a read at `offset`.
+pub(crate) async fn send_last<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    seqno: u64,
+    offset: u64,
+) -> Result<()> {
     let last = Packet {
         seqno,
-        offset: pos,
+        offset,
         last: true,
         ..Default::default()
     };

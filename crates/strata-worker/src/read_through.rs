@@ -6,15 +6,15 @@
 //! never the whole object.
 
 use crate::context::WorkerContext;
-use crate::read_block::READ_PACKET;
+use crate::read_block::{READ_PACKET, send_last, send_packet};
 use crate::store::{OpenMode, ReplicaWriter};
 use crate::write_block::failure;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use strata_core::checksum::{chunk_checksums, encode_checksums};
+use strata_core::checksum::chunk_checksums;
 use strata_core::{BlockId, Error, Result};
-use strata_proto::data::{Packet, ReadBlock, Response, Status};
+use strata_proto::data::{ReadBlock, Response, Status};
 use strata_proto::frame::write_frame;
 use strata_proto::rpc::UfsBlock;
 use strata_ufs::{ObjectVersion, UnderStorage};
@@ -279,32 +279,12 @@ async fn send<W: AsyncWrite + Unpin>(
     data: &[u8],
 ) -> Result<u64> {
     let chunk_size = ctx.store.chunk_size();
-    let mut at = 0;
-    while at < data.len() {
-        let n = (data.len() - at).min(READ_PACKET as usize);
-        let piece = &data[at..at + n];
-        let packet = Packet {
-            seqno,
-            offset: offset + at as u64,
-            last: false,
-            checksums: encode_checksums(&chunk_checksums(offset + at as u64, piece, chunk_size)),
-            data_length: n as u32,
-        };
-        write_frame(out, &packet, piece).await?;
-        ctx.count_served(n as u64);
-        at += n;
+    let mut at = offset;
+    for piece in data.chunks(READ_PACKET as usize) {
+        let checksums = chunk_checksums(at, piece, chunk_size);
+        send_packet(ctx, out, seqno, at, piece, &checksums).await?;
+        at += piece.len() as u64;
         seqno += 1;
     }
     Ok(seqno)
-}
-
-async fn send_last<W: AsyncWrite + Unpin>(out: &mut W, seqno: u64, offset: u64) -> Result<()> {
-    let last = Packet {
-        seqno,
-        offset,
-        last: true,
-        ..Default::default()
-    };
-    write_frame(out, &last, &[]).await?;
-    Ok(())
 }

@@ -358,9 +358,11 @@ impl Namespace {
 
     /// What `stat` shows of an inode at `path`.
     pub fn status_of(&self, inode: &Inode, path: String) -> FileStatus {
-        let mount = StrataPath::parse(&path)
-            .ok()
-            .and_then(|p| Some((self.mount_of(&p)?, p)));
+        let mount = self
+            .mounts
+            .values()
+            .find(|m| m.holds(&path))
+            .and_then(|m| Some((m, StrataPath::parse(&path).ok()?)));
         let mut status = FileStatus {
             path,
             owner: inode.owner.clone(),

@@ -26,6 +26,13 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// Whether `path` (a normalized path) is the mount point or beneath it; a string
+    /// comparison, cheap enough for every entry of a listing.
+    pub fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(self.path.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
     /// The path of `path` (at or beneath the mount point) inside the under storage: `""` for
     /// the mount point itself.
     pub fn key_of(&self, path: &StrataPath) -> String {
@@ -85,9 +92,7 @@ impl Namespace {
 
     /// The mount `path` is at or beneath, if any.
     pub fn mount_of(&self, path: &StrataPath) -> Option<&Mount> {
-        self.mounts.values().find(|m| {
-            StrataPath::parse(&m.path).is_ok_and(|point| path == &point || path.is_within(&point))
-        })
+        self.mounts.values().find(|m| m.holds(path.as_str()))
     }
 
     /// Refuses to rename or delete `path` as a whole when it is or holds a mount point.

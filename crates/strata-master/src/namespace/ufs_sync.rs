@@ -50,6 +50,15 @@ impl Fingerprint {
         }
     }
 
+    /// The fingerprint as the wire carries it back.
+    pub fn from_wire(wire: &strata_proto::rpc::UfsFingerprint) -> Fingerprint {
+        Fingerprint {
+            length: wire.length,
+            etag: wire.etag.clone(),
+            modified_ms: wire.modified_ms,
+        }
+    }
+
     /// The fingerprint as a version of the object.
     pub fn version(&self) -> strata_ufs::ObjectVersion<'_> {
         strata_ufs::ObjectVersion {

@@ -8,7 +8,7 @@
 use super::{MasterState, locate};
 use crate::namespace::{ASYNC_THROUGH, CACHE_THROUGH, Fingerprint, Outcome, THROUGH};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata_core::{Error, ExtendedBlock, InodeId, Result, StrataPath, now_millis};
@@ -38,7 +38,7 @@ pub(crate) enum Persisted {
 /// queue itself is in the namespace).
 #[derive(Debug, Default)]
 pub struct PersistQueue {
-    in_flight: Mutex<HashMap<InodeId, ()>>,
+    in_flight: Mutex<HashSet<InodeId>>,
     retry: Mutex<HashMap<InodeId, (u32, Instant)>>,
 }
 
@@ -141,11 +141,8 @@ pub(crate) async fn persist_file(state: &MasterState, id: InodeId) -> Result<Per
     let response = ask_worker(state, &worker.data_address, request).await?;
     let fingerprint = response
         .fingerprint
-        .map(|f| Fingerprint {
-            length: f.length,
-            etag: f.etag,
-            modified_ms: f.modified_ms,
-        })
+        .as_ref()
+        .map(Fingerprint::from_wire)
         .unwrap_or_default();
     let op = Op::SetPersisted(journal::SetPersisted {
         inode_id: id.0,
@@ -193,7 +190,7 @@ pub async fn run_queue(state: Arc<MasterState>, mut stopped: watch::Receiver<boo
             continue;
         }
         for id in due(&state) {
-            state.persist_queue.in_flight.lock().insert(id, ());
+            state.persist_queue.in_flight.lock().insert(id);
             let state = state.clone();
             tokio::spawn(async move {
                 let result = persist_file(&state, id).await;
@@ -227,7 +224,7 @@ fn due(state: &MasterState) -> Vec<InodeId> {
     let free = PARALLEL_PERSISTS.saturating_sub(in_flight.len());
     ns.pending_persists()
         .into_iter()
-        .filter(|id| !in_flight.contains_key(id))
+        .filter(|id| !in_flight.contains(id))
         .filter(|id| retry.get(id).is_none_or(|(_, at)| *at <= Instant::now()))
         .filter(|id| {
             ns.inode(*id).is_ok_and(|i| {
