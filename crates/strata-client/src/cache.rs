@@ -1,14 +1,16 @@
 //! The cache face of [`FileSystem`]: mounting under storage (a local directory, an S3 bucket)
-//! on a Strata directory, listing mounts, and listing a mounted path there again.
+//! on a Strata directory, listing mounts, listing a mounted path there again, and moving files
+//! into, out of and through the cache (persist, pin, free, time to live).
 
 use crate::call;
 use crate::filesystem::FileSystem;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use strata_core::{Result, StrataPath};
+use strata_core::ttl::TtlAction;
+use strata_core::{Error, Result, StrataPath};
 use strata_proto::rpc::{
     Empty, FreeRequest, FreeResponse, MountInfo, MountRequest, PersistRequest, PersistResponse,
-    SetPinnedRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
+    SetPinnedRequest, SetTtlRequest, SyncMetadataRequest, SyncMetadataResponse, UnmountRequest,
 };
 
 /// How a mount behaves.
@@ -88,6 +90,31 @@ impl FileSystem {
             path: StrataPath::parse(path)?.to_string(),
         };
         call!(self.inner().master, client, free(request))
+    }
+
+    /// Gives a file or directory a time to live, counted from its creation: once it is older,
+    /// the master frees or deletes it. `None` removes the TTL.
+    pub async fn set_ttl(&self, path: &str, ttl: Option<(Duration, TtlAction)>) -> Result<()> {
+        let (ttl_ms, action) = match ttl {
+            Some((duration, action)) => {
+                let ms = i64::try_from(duration.as_millis())
+                    .ok()
+                    .filter(|&ms| ms > 0)
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "a time to live of {duration:?} is not between 1 ms and i64::MAX ms"
+                        ))
+                    })?;
+                (ms, action.to_string())
+            }
+            None => (0, String::new()),
+        };
+        let request = SetTtlRequest {
+            path: StrataPath::parse(path)?.to_string(),
+            ttl_ms,
+            action,
+        };
+        call!(self.inner().master, client, set_ttl(request)).map(|_| ())
     }
 
     /// Lists `path` in its under storage again (a directory with every loaded directory

@@ -108,6 +108,9 @@ pub struct MasterConfig {
     /// ASYNC_THROUGH files are persisted this long after they are closed at the earliest.
     #[serde(with = "duration_text")]
     pub persist_initial_wait: Duration,
+    /// How often files and directories past their TTL are looked for.
+    #[serde(with = "duration_text")]
+    pub ttl_check_interval: Duration,
 }
 
 impl Default for MasterConfig {
@@ -131,6 +134,7 @@ impl Default for MasterConfig {
             list_page_size: 1000,
             atime_precision: Duration::from_secs(3600),
             persist_initial_wait: Duration::ZERO,
+            ttl_check_interval: Duration::from_secs(60),
         }
     }
 }

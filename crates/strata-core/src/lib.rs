@@ -11,6 +11,7 @@ pub mod path;
 pub mod permission;
 pub mod size;
 pub mod tier;
+pub mod ttl;
 
 pub use error::{Error, Result};
 pub use ids::{BlockId, ExtendedBlock, InodeId};

@@ -67,7 +67,11 @@ impl Master {
             tokio::spawn(serve(state.clone(), listener, stopped.clone())),
             tokio::spawn(monitor(state.clone(), stopped.clone())),
             tokio::spawn(lease_monitor(state.clone(), stopped.clone())),
-            tokio::spawn(crate::service::run_persist_queue(state.clone(), stopped)),
+            tokio::spawn(crate::service::run_persist_queue(
+                state.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(crate::service::run_ttl_checker(state.clone(), stopped)),
         ];
         tracing::info!(%address, %cluster_id, data_dir = %config.data_dir.display(),
             replication = config.default_replication, block_size = %config.default_block_size,

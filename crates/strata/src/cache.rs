@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use strata_client::{FileSystem, MountOptions};
+use strata_core::ttl::TtlAction;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -72,9 +73,30 @@ enum CacheCommand {
     Unpin { path: String },
     /// Drop the cached copies of persisted files (they stay in under storage).
     Free { path: String },
+    /// Give a file or directory a time to live, or take it away.
+    Ttl {
+        #[command(subcommand)]
+        command: TtlCommand,
+    },
     /// List a mounted path in its under storage again (a directory with every directory
     /// loaded beneath it), whatever the sync interval says.
     Sync { path: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum TtlCommand {
+    /// Once PATH is older than DURATION (counted from its creation), free or delete it.
+    Set {
+        path: String,
+        /// How long it lives, e.g. 30s, 12h, 7d.
+        duration: String,
+        /// free: drop its cached copies (they stay in under storage); delete: remove it,
+        /// from under storage too when it is under a mount.
+        #[arg(long, default_value = "delete")]
+        action: String,
+    },
+    /// Remove PATH's time to live.
+    Unset { path: String },
 }
 
 /// Runs a `cache` command.
@@ -173,11 +195,43 @@ pub async fn run(settings: Settings, args: CacheArgs) -> anyhow::Result<ExitCode
                 .await
                 .with_context(|| format!("freeing {path}"))?;
             outln!(
-                "Freed {} files ({} cached blocks); {} skipped (not persisted or pinned)",
+                "Freed {} files ({} cached blocks); kept {} not yet persisted and {} pinned",
                 done.freed_files,
                 done.freed_blocks,
-                done.skipped
+                done.not_persisted,
+                done.pinned
             );
+        }
+        CacheCommand::Ttl {
+            command:
+                TtlCommand::Set {
+                    path,
+                    duration,
+                    action,
+                },
+        } => {
+            let ttl = humantime::parse_duration(&duration)
+                .with_context(|| format!("{duration:?} is not a duration (e.g. 30s, 12h, 7d)"))?;
+            let action: TtlAction = action.parse()?;
+            fs.set_ttl(&path, Some((ttl, action)))
+                .await
+                .with_context(|| format!("setting the TTL of {path}"))?;
+            outln!(
+                "{path} will be {} {} after its creation",
+                match action {
+                    TtlAction::Free => "freed",
+                    TtlAction::Delete => "deleted",
+                },
+                humantime::format_duration(ttl)
+            );
+        }
+        CacheCommand::Ttl {
+            command: TtlCommand::Unset { path },
+        } => {
+            fs.set_ttl(&path, None)
+                .await
+                .with_context(|| format!("removing the TTL of {path}"))?;
+            outln!("{path} has no TTL");
         }
         CacheCommand::Sync { path } => {
             let done = fs

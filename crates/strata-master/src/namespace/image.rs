@@ -1,6 +1,8 @@
 //! The namespace as a stream of snapshot records (parents before children) and back.
 
-use super::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Namespace, UfsCopy};
+use super::{
+    BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Namespace, Ttl, UfsCopy,
+};
 use std::collections::{HashMap, VecDeque};
 use strata_core::{BlockId, InodeId};
 use strata_proto::journal::{self, InodeRecord, SnapshotHeader};
@@ -37,6 +39,9 @@ impl Namespace {
                 modification_time: inode.mtime,
                 access_time: inode.atime,
                 pinned: inode.pinned,
+                creation_time: inode.ctime,
+                ttl_ms: inode.ttl.map_or(0, |t| t.ms),
+                ttl_action: inode.ttl.map(|t| t.action.to_string()).unwrap_or_default(),
                 ..Default::default()
             };
             match &inode.kind {
@@ -90,6 +95,7 @@ impl Namespace {
             ec_policies: Default::default(),
             mounts: Default::default(),
             pending_persist: Default::default(),
+            with_ttl: Default::default(),
         };
         ns.restore_mounts(&header.mounts);
         for name in &header.ec_policies {
@@ -171,6 +177,19 @@ impl Namespace {
                     ));
                 }
             }
+            let ttl = if record.ttl_ms > 0 {
+                let action = record
+                    .ttl_action
+                    .parse()
+                    .map_err(|e| format!("inode {}: {e}", record.id))?;
+                ns.with_ttl.insert(id);
+                Some(Ttl {
+                    ms: record.ttl_ms,
+                    action,
+                })
+            } else {
+                None
+            };
             ns.inodes.insert(
                 id,
                 Inode {
@@ -182,6 +201,8 @@ impl Namespace {
                     mode: record.mode,
                     mtime: record.modification_time,
                     atime: record.access_time,
+                    ctime: record.creation_time,
+                    ttl,
                     pinned: record.pinned,
                     kind,
                 },

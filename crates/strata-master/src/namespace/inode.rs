@@ -1,6 +1,7 @@
 //! Inodes: directories with sorted children, files with their block lists.
 
 use std::collections::BTreeMap;
+use strata_core::ttl::TtlAction;
 use strata_core::{BlockId, ExtendedBlock, InodeId};
 
 /// One block of a file as the namespace records it.
@@ -46,6 +47,15 @@ pub struct UfsCopy {
     pub fingerprint: Fingerprint,
     /// When the copy was known to exist (listed or written), ms since the epoch.
     pub since: i64,
+}
+
+/// A time to live: once an inode is older than this, the master frees or deletes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl {
+    /// How long after its creation, in ms.
+    pub ms: i64,
+    /// What happens then.
+    pub action: TtlAction,
 }
 
 /// A file's own fields.
@@ -119,6 +129,11 @@ pub struct Inode {
     pub mtime: i64,
     /// Last access, ms since the epoch.
     pub atime: i64,
+    /// Creation, ms since the epoch (0: unknown, for inodes recorded before creation times
+    /// were kept).
+    pub ctime: i64,
+    /// Its time to live, if it has one.
+    pub ttl: Option<Ttl>,
     /// Pinned: cached blocks of this file (or of files beneath this directory) are never
     /// dropped to make room.
     pub pinned: bool,

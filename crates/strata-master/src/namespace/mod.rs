@@ -11,13 +11,15 @@ mod mounts;
 mod mutate;
 mod persistence;
 mod query;
+mod ttl;
 mod ufs_sync;
 
-pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, UfsCopy};
+pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Ttl, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
 use mutate::new_inode_attrs;
 pub use persistence::{ASYNC_THROUGH, CACHE_THROUGH, THROUGH};
 pub use query::{BlockRange, ContentSummary, FileBlocks, UfsSource};
+pub use ttl::Expired;
 pub use ufs_sync::SyncChanges;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -111,6 +113,7 @@ pub struct Namespace {
     ec_policies: BTreeMap<String, EcPolicy>,
     mounts: BTreeMap<String, Mount>,
     pending_persist: BTreeSet<InodeId>,
+    with_ttl: BTreeSet<InodeId>,
 }
 
 impl Default for Namespace {
@@ -131,6 +134,8 @@ impl Namespace {
             mode: 0o755,
             mtime: 0,
             atime: 0,
+            ctime: 0,
+            ttl: None,
             pinned: false,
             kind: InodeKind::Directory(Directory::default()),
         };
@@ -147,6 +152,7 @@ impl Namespace {
             ec_policies: BTreeMap::new(),
             mounts: BTreeMap::new(),
             pending_persist: BTreeSet::new(),
+            with_ttl: BTreeSet::new(),
         }
     }
 
@@ -182,6 +188,7 @@ impl Namespace {
             Op::SyncDirectory(s) => self.sync_directory(s),
             Op::SetPersisted(s) => self.set_persisted(s),
             Op::SetPinned(s) => self.set_pinned(s),
+            Op::SetTtl(s) => self.set_ttl(s),
         }
     }
 
@@ -373,6 +380,9 @@ impl Namespace {
             inode_id: inode.id.0,
             ufs_uri: mount.as_ref().map(|(m, p)| m.uri_of(p)).unwrap_or_default(),
             pinned: self.is_pinned(inode.id),
+            creation_time: inode.ctime,
+            ttl_ms: inode.ttl.map_or(0, |t| t.ms),
+            ttl_action: inode.ttl.map(|t| t.action.to_string()).unwrap_or_default(),
             ..Default::default()
         };
         let persisted = match &inode.kind {

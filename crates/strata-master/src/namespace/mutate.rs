@@ -650,6 +650,8 @@ impl Namespace {
             mode: attrs.mode,
             mtime: attrs.time,
             atime: attrs.time,
+            ctime: attrs.time,
+            ttl: None,
             pinned: false,
             kind,
         };
@@ -677,6 +679,7 @@ impl Namespace {
             let Some(inode) = self.inodes.remove(&next) else {
                 continue;
             };
+            self.with_ttl.remove(&next);
             match inode.kind {
                 InodeKind::Directory(dir) => {
                     self.directories -= 1;

@@ -35,6 +35,36 @@ pub(super) fn path(text: &str) -> Result<StrataPath> {
     StrataPath::parse(text)
 }
 
+/// Deletes `p` (first in under storage when it is under a mount), drops its blocks from the
+/// workers and its write leases; whether it existed.
+pub(super) async fn delete_path(
+    state: &MasterState,
+    p: &StrataPath,
+    recursive: bool,
+) -> Result<bool> {
+    state.check_writable()?;
+    super::mounts::delete_in_under_storage(state, p, recursive).await?;
+    let op = Op::Delete(journal::Delete {
+        path: p.to_string(),
+        recursive,
+        time: now_millis(),
+    });
+    let Outcome::Deleted {
+        existed,
+        blocks,
+        open_files,
+    } = state.submit(op).await?
+    else {
+        return Err(Error::Internal("delete produced nothing".to_string()));
+    };
+    state.cluster.lock().invalidate(&blocks);
+    let mut leases = state.leases.lock();
+    for file in open_files {
+        leases.remove_file(file);
+    }
+    Ok(existed)
+}
+
 impl ClientService {
     async fn get_block_locations(
         &self,
@@ -95,27 +125,8 @@ impl ClientService {
 
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse> {
         let p = path(&req.path)?;
-        self.state.check_writable()?;
-        super::mounts::delete_in_under_storage(&self.state, &p, req.recursive).await?;
-        let op = Op::Delete(journal::Delete {
-            path: p.to_string(),
-            recursive: req.recursive,
-            time: now_millis(),
-        });
-        let Outcome::Deleted {
-            existed,
-            blocks,
-            open_files,
-        } = self.state.submit(op).await?
-        else {
-            return Err(Error::Internal("delete produced nothing".to_string()));
-        };
-        self.state.cluster.lock().invalidate(&blocks);
-        let mut leases = self.state.leases.lock();
-        for file in open_files {
-            leases.remove_file(file);
-        }
-        Ok(DeleteResponse { deleted: existed })
+        let deleted = delete_path(&self.state, &p, req.recursive).await?;
+        Ok(DeleteResponse { deleted })
     }
 
     async fn simple_change(&self, op: Op) -> Result<Empty> {
@@ -521,5 +532,9 @@ impl ClientProtocol for ClientService {
 
     async fn free(&self, request: Request<FreeRequest>) -> RpcResult<FreeResponse> {
         reply(self.free(request.into_inner()).await)
+    }
+
+    async fn set_ttl(&self, request: Request<SetTtlRequest>) -> RpcResult<Empty> {
+        reply(self.set_ttl(request.into_inner()).await)
     }
 }

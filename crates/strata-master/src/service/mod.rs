@@ -6,6 +6,7 @@ mod metadata_sync;
 mod mounts;
 mod persist;
 mod recovery;
+mod ttl;
 mod worker;
 mod writing;
 
@@ -13,6 +14,7 @@ pub use admin::AdminService;
 pub use client::ClientService;
 pub use persist::{PersistQueue, run_queue as run_persist_queue};
 pub use recovery::recover_expired_leases;
+pub use ttl::run_checker as run_ttl_checker;
 pub use worker::WorkerService;
 
 use crate::cluster::Cluster;

@@ -119,28 +119,7 @@ impl ClientService {
     pub(super) async fn free(&self, req: FreeRequest) -> Result<FreeResponse> {
         let p = path(&req.path)?;
         metadata_sync::refresh(&self.state, &p, metadata_sync::Use::Entry).await?;
-        let ns = self.state.namespace.read();
-        let mut done = FreeResponse::default();
-        let mut blocks = Vec::new();
-        for id in ns.files_beneath(&p)? {
-            let Some(file) = ns.inode(id)?.file() else {
-                continue;
-            };
-            if file.persisted.is_none() || ns.is_pinned(id) {
-                done.skipped += 1;
-                continue;
-            }
-            done.freed_files += 1;
-            blocks.extend(file.blocks.iter().map(|b| b.extended()));
-        }
-        drop(ns);
-        let mut cluster = self.state.cluster.lock();
-        done.freed_blocks = blocks
-            .iter()
-            .filter(|b| !cluster.blocks.replicas(b.id).is_empty())
-            .count() as u64;
-        cluster.invalidate(&blocks);
-        Ok(done)
+        free_path(&self.state, &p)
     }
 
     pub(super) async fn sync_metadata(
@@ -156,6 +135,34 @@ impl ClientService {
             removed: changes.removed,
         })
     }
+}
+
+/// Drops the cached replicas of the persisted, unpinned files at or beneath `p`.
+pub(super) fn free_path(state: &MasterState, p: &StrataPath) -> Result<FreeResponse> {
+    let ns = state.namespace.read();
+    let mut done = FreeResponse::default();
+    let mut blocks = Vec::new();
+    for id in ns.files_beneath(p)? {
+        let Some(file) = ns.inode(id)?.file() else {
+            continue;
+        };
+        if file.persisted.is_none() {
+            done.not_persisted += 1;
+        } else if ns.is_pinned(id) {
+            done.pinned += 1;
+        } else {
+            done.freed_files += 1;
+            blocks.extend(file.blocks.iter().map(|b| b.extended()));
+        }
+    }
+    drop(ns);
+    let mut cluster = state.cluster.lock();
+    done.freed_blocks = blocks
+        .iter()
+        .filter(|b| !cluster.blocks.replicas(b.id).is_empty())
+        .count() as u64;
+    cluster.invalidate(&blocks);
+    Ok(done)
 }
 
 /// Deletes what `path` (under a mount, not the mount point) holds in under storage, before

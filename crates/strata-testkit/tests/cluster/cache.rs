@@ -451,9 +451,115 @@ async fn a_full_memory_tier_drops_only_unpinned_blocks_persisted_in_s3() {
 
     // free drops the cached copies of persisted files, not the pinned one or unpersisted ones.
     let freed = fs.free("/lake").await.unwrap();
-    assert_eq!(freed.skipped, 3);
+    assert_eq!((freed.not_persisted, freed.pinned), (2, 1));
     fs.set_pinned("/lake/obj-0", false).await.unwrap();
     fs.free("/lake/obj-0").await.unwrap();
     assert_eq!(cached("/lake/obj-0".to_string()).await, 0);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttls_free_or_delete_what_outlives_them() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let mut config = fast_config();
+    config.master.ttl_check_interval = Duration::from_millis(200);
+    let cluster = MiniCluster::start(config, &["/r1", "/r1", "/r2"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    let data = pattern(9, (MIB + 5) as usize);
+    write_file(&fs, "/lake/hot/a.bin", &data, "").await;
+    write_file(&fs, "/lake/hot/cache-only.bin", &data, "MUST_CACHE").await;
+    write_file(&fs, "/lake/tmp/old.bin", &data, "").await;
+    write_file(&fs, "/lake/tmp/sub/b.bin", &data, "").await;
+    write_file(&fs, "/lake/kept.bin", &data, "").await;
+    write_file(&fs, "/scratch/x.bin", &data, "").await;
+    let (free, delete) = (
+        strata_core::ttl::TtlAction::Free,
+        strata_core::ttl::TtlAction::Delete,
+    );
+    let second = Duration::from_secs(1);
+
+    // Freeing needs under storage to fall back on.
+    let refused = fs.set_ttl("/scratch", Some((second, free))).await;
+    assert!(refused.unwrap_err().to_string().contains("under a mount"));
+    fs.set_ttl("/lake/kept.bin", Some((second, delete)))
+        .await
+        .unwrap();
+    fs.set_ttl("/lake/kept.bin", None).await.unwrap();
+    fs.set_ttl("/lake/hot", Some((second, free))).await.unwrap();
+    fs.set_ttl("/lake/tmp", Some((second, delete)))
+        .await
+        .unwrap();
+    fs.set_ttl("/scratch/x.bin", Some((second, delete)))
+        .await
+        .unwrap();
+    let status = fs.stat("/lake/hot").await.unwrap();
+    assert_eq!((status.ttl_ms, status.ttl_action.as_str()), (1000, "FREE"));
+
+    // DELETE: gone from Strata and from S3, directories with everything beneath.
+    wait_until(
+        "the expired directory is deleted",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { fs.try_stat("/lake/tmp").await.unwrap().is_none() }
+        },
+    )
+    .await;
+    assert!(object(&s3, "tmp/old.bin").is_none());
+    assert!(object(&s3, "tmp/sub/b.bin").is_none());
+    wait_until(
+        "the expired file is deleted",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { fs.try_stat("/scratch/x.bin").await.unwrap().is_none() }
+        },
+    )
+    .await;
+
+    // FREE: the persisted file's cached copies go, the unpersisted one stays cached, and the
+    // TTL stays until it can be freed too.
+    wait_until(
+        "the persisted file is freed",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { cached_per_block(&fs, "/lake/hot/a.bin").await == [0, 0] }
+        },
+    )
+    .await;
+    let kept = cached_per_block(&fs, "/lake/hot/cache-only.bin").await;
+    assert!(kept.iter().all(|c| *c > 0), "{kept:?}");
+    assert_eq!(fs.stat("/lake/hot").await.unwrap().ttl_ms, 1000);
+    fs.persist("/lake/hot/cache-only.bin").await.unwrap();
+    wait_until(
+        "the TTL is spent once everything is freed",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { fs.stat("/lake/hot").await.unwrap().ttl_ms == 0 }
+        },
+    )
+    .await;
+    assert_eq!(
+        cached_per_block(&fs, "/lake/hot/cache-only.bin").await,
+        [0, 0]
+    );
+    // Freed files still read, from S3.
+    let before = s3.requests();
+    assert!(
+        fs.read_range("/lake/hot/a.bin", 0, data.len() as u64)
+            .await
+            .unwrap()
+            == data
+    );
+    assert!(s3.requests() > before);
+
+    // The TTL taken away kept its file, here and in S3.
+    assert!(fs.try_stat("/lake/kept.bin").await.unwrap().is_some());
+    assert!(object(&s3, "kept.bin").unwrap() == data);
     cluster.shutdown().await;
 }

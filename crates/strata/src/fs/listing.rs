@@ -232,8 +232,20 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
         if s.pinned {
             outln!("  Pinned: yes");
         }
+        if s.ttl_ms > 0 {
+            let ttl = std::time::Duration::from_millis(s.ttl_ms as u64);
+            outln!(
+                "  TTL: {}, then {} (at {} UTC)",
+                humantime::format_duration(ttl),
+                s.ttl_action.to_ascii_lowercase(),
+                time(s.creation_time.saturating_add(s.ttl_ms))
+            );
+        }
         outln!("  Permission: {} ({:o})", permissions(s), s.mode);
         outln!("  Owner: {}  Group: {}", s.owner, s.group);
+        if s.creation_time > 0 {
+            outln!("  Created: {} UTC", time(s.creation_time));
+        }
         outln!("  Modified: {} UTC", time(s.modification_time));
         outln!("  Accessed: {} UTC", time(s.access_time));
     }

@@ -65,7 +65,7 @@ async fn async_through_files_reach_s3_after_kill_9_of_a_worker_and_the_master() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cache_commands_mount_list_sync_persist_and_unmount() {
+async fn the_cache_commands_mount_list_sync_load_persist_ttl_and_unmount() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     std::fs::create_dir_all(lake.join("in")).unwrap();
@@ -151,6 +151,26 @@ async fn the_cache_commands_mount_list_sync_persist_and_unmount() {
         std::fs::read(lake.join("in/new.txt")).unwrap(),
         b"made in strata\n"
     );
+
+    // A time to live shows in stat until it is taken away.
+    let (code, out, err) = run(&["cache", "ttl", "set", "/lake/in", "7d", "--action", "free"]);
+    assert!(code == 0 && out.contains("freed 7days"), "{out}{err}");
+    let (code, _, err) = run(&["cache", "ttl", "set", "/lake/in", "soon"]);
+    assert!(code != 0 && err.contains("not a duration"), "{err}");
+    let (code, _, err) = run(&["cache", "ttl", "set", "/lake/in", "1h", "--action", "evict"]);
+    assert!(code != 0 && err.contains("not free or delete"), "{err}");
+    let (_, out, _) = run(&["fs", "stat", "/lake/in"]);
+    assert!(out.contains("TTL: 7days, then free"), "{out}");
+    let (_, out, _) = run(&["fs", "stat", "--json", "/lake/in"]);
+    let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (stat["ttl_ms"].as_i64(), stat["ttl_action"].as_str()),
+        (Some(7 * 86_400_000), Some("FREE"))
+    );
+    let (code, _, _) = run(&["cache", "ttl", "unset", "/lake/in"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = run(&["fs", "stat", "/lake/in"]);
+    assert!(!out.contains("TTL"), "{out}");
 
     let (code, out, _) = run(&["cache", "unmount", "/lake"]);
     assert_eq!(code, 0, "{out}");
