@@ -111,6 +111,7 @@ impl Cluster {
                 length: reported.length,
                 state,
                 corrupt: stale,
+                medium: reported.medium().tier(),
             },
         );
         self.replication
@@ -332,7 +333,7 @@ mod tests {
             id: block.id.0,
             generation,
             length: 10,
-            state: 0,
+            ..Default::default()
         };
         assert_eq!(
             cluster.record_replica(&ns, worker, &report(block.generation + 1)),

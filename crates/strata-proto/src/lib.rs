@@ -26,6 +26,7 @@ pub mod journal {
     include!(concat!(env!("OUT_DIR"), "/strata.journal.rs"));
 }
 
+use strata_core::tier::Medium;
 use strata_core::{BlockId, ExtendedBlock};
 
 /// Largest gRPC message accepted or sent (block reports of big workers, fsck batches).
@@ -56,6 +57,28 @@ impl From<ExtendedBlock> for data::BlockRef {
         data::BlockRef {
             id: b.id.0,
             generation: b.generation,
+        }
+    }
+}
+
+impl From<Medium> for rpc::StorageMedium {
+    fn from(m: Medium) -> Self {
+        match m {
+            Medium::Mem => rpc::StorageMedium::Mem,
+            Medium::Ssd => rpc::StorageMedium::Ssd,
+            Medium::Hdd => rpc::StorageMedium::Hdd,
+        }
+    }
+}
+
+impl rpc::StorageMedium {
+    /// The tier this names; `None` when unspecified.
+    pub fn tier(self) -> Option<Medium> {
+        match self {
+            rpc::StorageMedium::Mem => Some(Medium::Mem),
+            rpc::StorageMedium::Ssd => Some(Medium::Ssd),
+            rpc::StorageMedium::Hdd => Some(Medium::Hdd),
+            rpc::StorageMedium::Unspecified => None,
         }
     }
 }

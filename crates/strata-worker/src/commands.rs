@@ -39,7 +39,7 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                                 id: b.id,
                                 generation: b.generation,
                                 length: b.length,
-                                state: 0,
+                                ..Default::default()
                             }),
                             // A newer replica than the master thought: tell it what is here.
                             (None, Some(newer)) => kept.push(newer.reported()),

@@ -170,6 +170,11 @@ impl MasterLink {
             .map_err(|s| self.err(s))
     }
 
+    /// Notes replicas moved to another tier, to report with the next heartbeat.
+    pub fn blocks_moved(&self, blocks: Vec<ReportedBlock>) {
+        self.received.lock().extend(blocks);
+    }
+
     /// Notes a deleted replica for the next heartbeat.
     pub fn block_deleted(&self, block: ReportedBlock) {
         self.deleted.lock().push(block);

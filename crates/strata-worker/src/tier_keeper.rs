@@ -1,7 +1,8 @@
 //! The worker's tier maintenance: every `tiering.interval`, a pass that moves replicas down
 //! from tiers past their high watermark and up when read often (see `store::tiering`), then,
 //! when the slowest tier is past its high watermark, drops the replicas the master releases
-//! (those whose bytes are durable in under storage; nothing else is ever dropped).
+//! (those whose bytes are durable in under storage; nothing else is ever dropped). Moved
+//! replicas are reported with the next heartbeat, so the master knows each replica's tier.
 
 use crate::context::WorkerContext;
 use std::sync::Arc;
@@ -21,12 +22,13 @@ pub async fn run(ctx: Arc<WorkerContext>, mut stopped: watch::Receiver<bool>) {
             let store = ctx.store.clone();
             let pass = settings.clone();
             match tokio::task::spawn_blocking(move || store.rebalance_tiers(&pass)).await {
-                Ok(moves) if moves.demoted + moves.promoted > 0 => {
+                Ok(moves) if !moves.moved.is_empty() => {
                     tracing::info!(
                         demoted = moves.demoted,
                         promoted = moves.promoted,
                         "replicas moved between tiers"
                     );
+                    ctx.master.blocks_moved(moves.moved);
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "a tier maintenance pass failed"),

@@ -4,6 +4,7 @@
 use crate::workers::WorkerIdx;
 use std::collections::{HashMap, HashSet};
 use strata_core::BlockId;
+use strata_core::tier::Medium;
 
 /// Whether a replica is finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct Replica {
     pub state: ReplicaState,
     /// Known to be damaged or stale: never read, deleted once a good copy exists.
     pub corrupt: bool,
+    /// The tier holding it, as the worker last reported (`None`: not reported yet).
+    pub medium: Option<Medium>,
 }
 
 /// Replica locations of every block.
@@ -42,11 +45,17 @@ impl BlockMap {
         self.blocks.get(&block).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Records a replica, replacing what was known of the same block on the same worker.
+    /// Records a replica, replacing what was known of the same block on the same worker (its
+    /// tier stays known when the new record does not name one).
     pub fn add(&mut self, block: BlockId, replica: Replica) {
         let list = self.blocks.entry(block).or_default();
         match list.iter_mut().find(|r| r.worker == replica.worker) {
-            Some(existing) => *existing = replica,
+            Some(existing) => {
+                *existing = Replica {
+                    medium: replica.medium.or(existing.medium),
+                    ..replica
+                }
+            }
             None => list.push(replica),
         }
         self.by_worker
@@ -141,6 +150,7 @@ mod tests {
             length: 10,
             state: ReplicaState::Finalized,
             corrupt: false,
+            medium: None,
         }
     }
 

@@ -600,6 +600,7 @@ mod tests {
             length: block.length,
             state: ReplicaState::Finalized,
             corrupt: false,
+            medium: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::metadata_sync::{Use, refresh};
 use super::{MasterState, locate, locate_group, read_through_worker, reply, ufs_block, unexpected};
+use crate::blocks::cached_share;
 use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
 use std::net::IpAddr;
@@ -348,7 +349,27 @@ impl ClientProtocol for ClientService {
         let result = async {
             let p = path(&req.path)?;
             refresh(&self.state, &p, Use::Entry).await?;
-            let status = self.state.namespace.read().file_info(&p)?;
+            let ns = self.state.namespace.read();
+            let mut status = ns.file_info(&p)?;
+            if let Some(status) = status.as_mut() {
+                let inode = ns.inode(strata_core::InodeId(status.inode_id))?;
+                if let Some(file) = inode.file() {
+                    let cluster = self.state.cluster.lock();
+                    let share = cached_share(
+                        &file.blocks,
+                        file.replication,
+                        ns.file_policy(file).as_ref(),
+                        &cluster.blocks,
+                        &cluster.workers,
+                    );
+                    status.cached_bytes = share.cached_bytes;
+                    status.tier_bytes = share
+                        .tier_bytes
+                        .into_iter()
+                        .map(|(medium, bytes)| (medium.name().to_string(), bytes))
+                        .collect();
+                }
+            }
             Ok(GetFileInfoResponse { status })
         }
         .await;

@@ -230,6 +230,7 @@ impl WorkerService {
                             length: block.length,
                             state: ReplicaState::Finalized,
                             corrupt: false,
+                            medium: None,
                         },
                     );
                 }

@@ -315,6 +315,7 @@ impl ClientService {
                     length: 0,
                     state: ReplicaState::BeingWritten,
                     corrupt: false,
+                    medium: None,
                 },
             );
         }
@@ -407,6 +408,7 @@ impl ClientService {
                     length: block.length,
                     state: ReplicaState::BeingWritten,
                     corrupt: false,
+                    medium: None,
                 },
             );
         }

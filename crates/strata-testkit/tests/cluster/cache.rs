@@ -89,6 +89,10 @@ async fn s3_objects_are_listed_lazily_and_only_touched_blocks_are_cached() {
         },
     )
     .await;
+    // stat: two fifths cached, on the workers' only tier.
+    let status = fs.stat("/lake/data/big.bin").await.unwrap();
+    assert_eq!(status.cached_bytes, 2 * MIB);
+    assert_eq!(status.tier_bytes.values().sum::<u64>(), 2 * MIB);
     let before = s3.requests();
     let again = fs
         .read_range("/lake/data/big.bin", range.start, MIB)

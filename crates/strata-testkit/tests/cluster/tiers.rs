@@ -1,6 +1,7 @@
 //! Storage tiers: new replicas land in the fastest tier with room for a whole block, and the
 //! master's report shows every worker's tiers.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 use strata_client::{CreateOptions, FileSystem};
 use strata_core::ByteSize;
@@ -32,6 +33,28 @@ async fn tier_use(fs: &FileSystem) -> Vec<Vec<(String, u64)>> {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// Bytes of replicas per tier of `paths`, as `stat` shows them from the master's block map.
+async fn stat_tier_bytes(fs: &FileSystem, paths: &[&str]) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for path in paths {
+        for (medium, bytes) in fs.stat(path).await.unwrap().tier_bytes {
+            *total.entry(medium).or_default() += bytes;
+        }
+    }
+    total
+}
+
+/// Bytes used per tier summed over every worker, from the workers' storage reports.
+async fn reported_tier_bytes(fs: &FileSystem) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for worker in tier_use(fs).await {
+        for (medium, used) in worker {
+            *total.entry(medium).or_default() += used;
+        }
+    }
+    total
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,6 +106,13 @@ async fn blocks_fill_the_memory_tier_first_and_the_report_shows_each_tier() {
         assert_eq!(finalized("mem"), 1, "worker {i}");
         assert_eq!(finalized("hdd"), 2, "worker {i}");
     }
+    // stat shows the whole file cached, three replicas of each block, per tier.
+    let status = fs.stat("/tiered").await.unwrap();
+    assert_eq!(status.cached_bytes, 5 * MIB);
+    assert_eq!(
+        stat_tier_bytes(&fs, &["/tiered"]).await,
+        BTreeMap::from([("HDD".to_string(), 9 * MIB), ("MEM".to_string(), 6 * MIB)])
+    );
     cluster.shutdown().await;
 }
 
@@ -164,5 +194,19 @@ async fn a_tiny_memory_tier_under_pressure_keeps_every_byte() {
             "{path}"
         );
     }
+    // The master hears of every move: the tiers stat shows add up to what the workers hold.
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    wait_until(
+        "stat's tiers match the workers' tiers",
+        Duration::from_secs(20),
+        || {
+            let (fs, paths) = (fs.clone(), paths.clone());
+            async move {
+                let seen = stat_tier_bytes(&fs, &paths).await;
+                seen.get("HDD").is_some_and(|b| *b > 0) && seen == reported_tier_bytes(&fs).await
+            }
+        },
+    )
+    .await;
     cluster.shutdown().await;
 }

@@ -12,12 +12,23 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use strata_core::checksum::crc32c;
+use strata_core::tier::Medium;
 use strata_core::{BlockId, Error, Result};
 
-/// Every usable replica under `layout` (the layout of volume number `volume`).
-pub fn load_replicas(layout: &Layout, volume: usize, chunk_size: u32) -> Result<Vec<ReplicaInfo>> {
+/// Every usable replica under `layout` (the layout of volume number `volume`, of tier
+/// `medium`).
+pub fn load_replicas(
+    layout: &Layout,
+    volume: usize,
+    medium: Medium,
+    chunk_size: u32,
+) -> Result<Vec<ReplicaInfo>> {
     let mut out = Vec::new();
-    let found = Found { volume, chunk_size };
+    let found = Found {
+        volume,
+        medium,
+        chunk_size,
+    };
     load_dir(
         &layout.rbw_dir(),
         ReplicaState::BeingWritten,
@@ -51,6 +62,7 @@ pub fn load_replicas(layout: &Layout, volume: usize, chunk_size: u32) -> Result<
 /// Where the replicas being loaded are.
 struct Found {
     volume: usize,
+    medium: Medium,
     chunk_size: u32,
 }
 
@@ -102,6 +114,7 @@ fn load_dir(
                 state,
                 writer_active: false,
                 volume: found.volume,
+                medium: found.medium,
                 last_access: 0,
                 reads: 0,
             }),

@@ -27,7 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use strata_core::checksum::crc32c;
-use strata_core::tier::TierConfig;
+use strata_core::tier::{Medium, TierConfig};
 use strata_core::{BlockId, Error, Result};
 use strata_proto::rpc::{self, ReportedBlock, StorageReport, TierReport};
 use volume::Volume;
@@ -47,6 +47,8 @@ pub struct ReplicaInfo {
     pub writer_active: bool,
     /// The volume (tier directory) holding its files.
     pub volume: usize,
+    /// The tier of that volume.
+    pub medium: Medium,
     /// When it was last written or read, on the store's logical clock (0: not since start-up).
     pub last_access: u64,
     /// Reads since start-up or since it last moved between tiers.
@@ -64,6 +66,7 @@ impl ReplicaInfo {
                 ReplicaState::Finalized => rpc::ReplicaState::Finalized as i32,
                 ReplicaState::BeingWritten => rpc::ReplicaState::BeingWritten as i32,
             },
+            medium: rpc::StorageMedium::from(self.medium) as i32,
         }
     }
 }
@@ -110,7 +113,7 @@ impl BlockStore {
         }
         let mut replicas: HashMap<BlockId, ReplicaInfo> = HashMap::new();
         for (index, volume) in volumes.iter().enumerate() {
-            for info in load::load_replicas(&volume.layout, index, chunk_size)? {
+            for info in load::load_replicas(&volume.layout, index, volume.medium, chunk_size)? {
                 // A second copy (a crash while the replica moved between tiers): the better
                 // one stays, the other's files go.
                 let dropped = match replicas.get(&info.id) {
@@ -197,6 +200,7 @@ impl BlockStore {
                 state: ReplicaState::BeingWritten,
                 writer_active: true,
                 volume,
+                medium: self.inner.volumes[volume].medium,
                 last_access: self.tick(),
                 reads: 0,
             };

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use strata_core::ByteSize;
 use strata_core::checksum::{chunk_checksums, crc32c};
-use strata_core::tier::{Eviction, Medium, TierDir, TieringConfig};
+use strata_core::tier::{Eviction, TierDir, TieringConfig};
 
 const CHUNK: u32 = 512;
 
@@ -330,11 +330,23 @@ fn put(s: &BlockStore, id: u64, data: &[u8]) {
     s.finalize(w).unwrap();
 }
 
+/// The tier of each replica, checked against the volume holding it.
 fn media(s: &BlockStore, ids: &[u64]) -> Vec<Medium> {
     let volumes = [Medium::Mem, Medium::Hdd];
     ids.iter()
-        .map(|id| volumes[s.info(BlockId(*id)).unwrap().volume])
+        .map(|id| {
+            let info = s.info(BlockId(*id)).unwrap();
+            assert_eq!(info.medium, volumes[info.volume]);
+            info.medium
+        })
         .collect()
+}
+
+/// Ids and tiers of replicas as reported after a move.
+fn reported_media(moves: &TierMoves) -> Vec<(u64, rpc::StorageMedium)> {
+    let mut moved: Vec<_> = moves.moved.iter().map(|r| (r.id, r.medium())).collect();
+    moved.sort_by_key(|(id, _)| *id);
+    moved
 }
 
 #[test]
@@ -360,6 +372,10 @@ fn a_full_tier_moves_its_least_recently_used_replicas_down_and_hot_ones_come_bac
     let moves = s.rebalance_tiers(&settings);
     assert_eq!(moves.demoted, 2);
     assert_eq!(
+        reported_media(&moves),
+        [(2, rpc::StorageMedium::Hdd), (3, rpc::StorageMedium::Hdd)]
+    );
+    assert_eq!(
         media(&s, &[1, 2, 3, 4]),
         [Medium::Mem, Medium::Hdd, Medium::Hdd, Medium::Mem]
     );
@@ -376,6 +392,7 @@ fn a_full_tier_moves_its_least_recently_used_replicas_down_and_hot_ones_come_bac
     s.note_read(BlockId(3));
     let moves = s.rebalance_tiers(&settings);
     assert_eq!(moves.promoted, 1);
+    assert_eq!(reported_media(&moves), [(3, rpc::StorageMedium::Mem)]);
     assert_eq!(media(&s, &[2, 3]), [Medium::Hdd, Medium::Mem]);
     assert_eq!(s.info(BlockId(3)).unwrap().reads, 0);
     assert_eq!(read_all(&s, BlockId(3)), blocks[2]);

@@ -15,14 +15,17 @@ use super::{BlockStore, ReplicaInfo, remove_replica_files};
 use std::path::{Path, PathBuf};
 use strata_core::tier::{Eviction, Medium, TieringConfig};
 use strata_core::{Error, Result};
+use strata_proto::rpc::ReportedBlock;
 
 /// What one pass of [`BlockStore::rebalance_tiers`] moved.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct TierMoves {
     /// Replicas moved to a slower tier.
     pub demoted: usize,
     /// Replicas moved to a faster tier.
     pub promoted: usize,
+    /// Every moved replica as it is now (the master learns its new tier from these).
+    pub moved: Vec<ReportedBlock>,
 }
 
 /// Capacity and use of one tier (all its directories).
@@ -54,11 +57,12 @@ impl BlockStore {
                     break;
                 }
                 match self.move_to_tier(&info, slower.medium) {
-                    Ok(true) => {
+                    Ok(Some(report)) => {
                         used = used.saturating_sub(info.length);
                         moves.demoted += 1;
+                        moves.moved.push(report);
                     }
-                    Ok(false) => {}
+                    Ok(None) => {}
                     Err(e) => {
                         tracing::warn!(block = %info.id, error = %e, "could not demote a replica");
                     }
@@ -66,7 +70,9 @@ impl BlockStore {
             }
         }
         if settings.promote_after_reads > 0 {
-            moves.promoted = self.promote(settings);
+            let promoted = self.promote(settings);
+            moves.promoted = promoted.len();
+            moves.moved.extend(promoted);
         }
         moves
     }
@@ -93,15 +99,15 @@ impl BlockStore {
     }
 
     /// Moves replicas read often from a lower tier into the fastest tier that stays under its
-    /// high watermark with them.
-    fn promote(&self, settings: &TieringConfig) -> usize {
+    /// high watermark with them; returns them as they are now.
+    fn promote(&self, settings: &TieringConfig) -> Vec<ReportedBlock> {
         let mut hot = self.movable_replicas(|r| r.reads >= settings.promote_after_reads);
         hot.sort_by(|a, b| {
             b.reads
                 .cmp(&a.reads)
                 .then(b.last_access.cmp(&a.last_access))
         });
-        let mut promoted = 0;
+        let mut promoted = Vec::new();
         for info in hot {
             let current = self.inner.volumes[info.volume].medium;
             let tiers = self.tier_use();
@@ -113,8 +119,8 @@ impl BlockStore {
                 continue;
             };
             match self.move_to_tier(&info, target.medium) {
-                Ok(true) => promoted += 1,
-                Ok(false) => {}
+                Ok(Some(report)) => promoted.push(report),
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(block = %info.id, error = %e, "could not promote a replica")
                 }
@@ -170,8 +176,9 @@ impl BlockStore {
     }
 
     /// Moves a finished replica, as `seen`, into the directory of tier `medium` with the most
-    /// room. False when no directory there has room or the replica changed meanwhile.
-    fn move_to_tier(&self, seen: &ReplicaInfo, medium: Medium) -> Result<bool> {
+    /// room; the replica as it is now, or `None` when no directory there has room or the
+    /// replica changed meanwhile.
+    fn move_to_tier(&self, seen: &ReplicaInfo, medium: Medium) -> Result<Option<ReportedBlock>> {
         let volumes = &self.inner.volumes;
         let target = (0..volumes.len())
             .filter(|i| volumes[*i].medium == medium)
@@ -180,7 +187,7 @@ impl BlockStore {
             .max_by_key(|(_, room)| *room)
             .map(|(i, _)| i);
         let Some(target) = target else {
-            return Ok(false);
+            return Ok(None);
         };
         let (id, generation, state) = (seen.id, seen.generation, ReplicaState::Finalized);
         let from = &volumes[seen.volume].layout;
@@ -212,7 +219,7 @@ impl BlockStore {
         let Ok(handle) = self.handle(id) else {
             // Deleted while it was being copied.
             remove_temporaries(&files);
-            return Ok(false);
+            return Ok(None);
         };
         let mut info = handle.lock();
         let unchanged = info.generation == generation
@@ -223,7 +230,7 @@ impl BlockStore {
         if !unchanged {
             drop(info);
             remove_temporaries(&files);
-            return Ok(false);
+            return Ok(None);
         }
         for ((_, destination), temporary) in files.iter().zip(&temporaries) {
             if let Err(e) = std::fs::rename(temporary, destination) {
@@ -237,12 +244,13 @@ impl BlockStore {
         }
         let old = info.clone();
         info.volume = target;
+        info.medium = medium;
         info.reads = 0;
         volumes[old.volume].sub_used(old.length);
         volumes[target].add_used(old.length);
         remove_replica_files(from, &old);
         tracing::debug!(block = %id, from = %volumes[old.volume].medium, to = %medium, "replica moved");
-        Ok(true)
+        Ok(Some(info.reported()))
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::output::{permissions, print_json, size, status_json, time};
 use anyhow::Context;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use strata_client::{FileStatus, FileSystem, is_directory};
 
@@ -185,7 +186,18 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
         statuses.push(fs.stat(p).await.context("stat")?);
     }
     if args.json {
-        let list: Vec<Value> = statuses.iter().map(status_json).collect();
+        let list: Vec<Value> = statuses
+            .iter()
+            .map(|s| {
+                let mut value = status_json(s);
+                if !is_directory(s) {
+                    let tiers: BTreeMap<_, _> = s.tier_bytes.iter().collect();
+                    value["cached_bytes"] = s.cached_bytes.into();
+                    value["tier_bytes"] = json!(tiers);
+                }
+                value
+            })
+            .collect();
         print_json(&if list.len() == 1 {
             list[0].clone()
         } else {
@@ -224,6 +236,7 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
             if s.under_construction {
                 outln!("  Open for writing: yes");
             }
+            outln!("  Cached: {}", cached(s));
         }
         if !s.ufs_uri.is_empty() {
             outln!("  Under storage: {}", s.ufs_uri);
@@ -250,6 +263,27 @@ pub async fn stat(fs: &FileSystem, args: StatArgs) -> anyhow::Result<ExitCode> {
         outln!("  Accessed: {} UTC", time(s.access_time));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The share of a file the workers hold and their replicas' bytes per tier, fastest first:
+/// `100% (2.0 MiB); MEM 4.0 MiB, HDD 2.0 MiB`.
+fn cached(s: &FileStatus) -> String {
+    let percent = (s.cached_bytes.min(s.length) * 100)
+        .checked_div(s.length)
+        .unwrap_or(100);
+    let mut text = format!("{percent}% ({})", strata_core::size::human(s.cached_bytes));
+    let tiers: Vec<String> = ["MEM", "SSD", "HDD"]
+        .iter()
+        .filter_map(|m| {
+            let bytes = s.tier_bytes.get(*m)?;
+            Some(format!("{m} {}", strata_core::size::human(*bytes)))
+        })
+        .collect();
+    if !tiers.is_empty() {
+        text.push_str("; ");
+        text.push_str(&tiers.join(", "));
+    }
+    text
 }
 
 /// Options of `strata fs du`.

@@ -106,6 +106,16 @@ async fn the_cache_commands_mount_list_sync_load_persist_ttl_and_unmount() {
     assert_eq!(code, 0);
     let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(stat["persistence"], "PERSISTED");
+    wait_until(
+        "stat shows the file cached by the cat",
+        Duration::from_secs(20),
+        || {
+            let (_, out, _) = run(&["fs", "stat", "--json", "/lake/in/a.csv"]);
+            let stat: serde_json::Value = serde_json::from_str(&out).unwrap();
+            async move { stat["cached_bytes"] == 8 && stat["tier_bytes"]["HDD"] == 8 }
+        },
+    )
+    .await;
     assert_eq!(stat["ufs_uri"], format!("{uri}/in/a.csv"));
 
     // With sync-interval never, a new file appears only after a sync.
