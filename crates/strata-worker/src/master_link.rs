@@ -1,6 +1,11 @@
 //! The worker's side of `WorkerProtocol`: registration, heartbeats, block reports (full and
 //! incremental), bad-replica reports and recovery commits. Incremental reports that cannot be
 //! sent at once are kept and sent with the next heartbeat.
+//!
+//! The master must apply the reports of one block in the order they happened: a replica
+//! deleted and then made again (a block invalidated, then cached anew by a read-through) must
+//! end up known. So reports are sent one at a time, and a report of a block replaces any
+//! report of that block still waiting.
 
 use parking_lot::Mutex;
 use std::path::PathBuf;
@@ -25,6 +30,8 @@ pub struct MasterLink {
     cluster_id_file: PathBuf,
     received: Mutex<Vec<ReportedBlock>>,
     deleted: Mutex<Vec<ReportedBlock>>,
+    /// Held while an incremental report is on its way.
+    sending: tokio::sync::Mutex<()>,
 }
 
 impl MasterLink {
@@ -44,6 +51,7 @@ impl MasterLink {
             cluster_id_file: data_dir.join("cluster_id"),
             received: Mutex::new(Vec::new()),
             deleted: Mutex::new(Vec::new()),
+            sending: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -115,6 +123,9 @@ impl MasterLink {
 
     /// Tells the master a replica is finished (now, or with the next heartbeat if that fails).
     pub async fn block_received(&self, worker_id: &str, block: ReportedBlock) {
+        let _in_order = self.sending.lock().await;
+        self.deleted.lock().retain(|d| d.id != block.id);
+        self.received.lock().retain(|r| r.id != block.id);
         let request = IncrementalBlockReport {
             worker_id: worker_id.to_string(),
             received: vec![block],
@@ -172,16 +183,22 @@ impl MasterLink {
 
     /// Notes replicas moved to another tier, to report with the next heartbeat.
     pub fn blocks_moved(&self, blocks: Vec<ReportedBlock>) {
-        self.received.lock().extend(blocks);
+        let mut received = self.received.lock();
+        received.retain(|r| !blocks.iter().any(|b| b.id == r.id));
+        received.extend(blocks);
     }
 
     /// Notes a deleted replica for the next heartbeat.
     pub fn block_deleted(&self, block: ReportedBlock) {
-        self.deleted.lock().push(block);
+        self.received.lock().retain(|r| r.id != block.id);
+        let mut deleted = self.deleted.lock();
+        deleted.retain(|d| d.id != block.id);
+        deleted.push(block);
     }
 
     /// Sends the incremental reports that are waiting.
     pub async fn flush_incremental(&self, worker_id: &str) -> Result<()> {
+        let _in_order = self.sending.lock().await;
         let received = std::mem::take(&mut *self.received.lock());
         let deleted = std::mem::take(&mut *self.deleted.lock());
         if received.is_empty() && deleted.is_empty() {

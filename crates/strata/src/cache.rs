@@ -318,7 +318,8 @@ async fn load(fs: &FileSystem, path: &str, recursive: bool, parallel: usize) -> 
     Ok(())
 }
 
-fn parse_options(options: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+/// `KEY=VALUE` options of an under storage, as a map.
+pub(crate) fn parse_options(options: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut parsed = BTreeMap::new();
     for option in options {
         let Some((key, value)) = option.split_once('=') else {

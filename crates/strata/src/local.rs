@@ -43,7 +43,16 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     let mut workers = Vec::new();
     for i in 0..args.workers {
         let mut config = settings.config.worker.clone();
-        config.data_dir = args.data_dir.join(format!("worker-{}", i + 1));
+        let name = format!("worker-{}", i + 1);
+        config.data_dir = args.data_dir.join(&name);
+        // The workers share one configuration: each gets its own directory in every tier.
+        for dir in config.tiers.iter_mut().flat_map(|t| t.dirs.iter_mut()) {
+            dir.path = if dir.path.is_relative() {
+                config.data_dir.join(&dir.path)
+            } else {
+                dir.path.join(&name)
+            };
+        }
         config.master = master_address.clone();
         config.rack = format!("/rack{}", i % 2 + 1);
         let worker = match Worker::start(config).await {

@@ -567,3 +567,56 @@ async fn ttls_free_or_delete_what_outlives_them() {
     assert!(object(&s3, "kept.bin").unwrap() == data);
     cluster.shutdown().await;
 }
+
+/// Whether worker 0 holds a block file (not a checksum file) whose name starts with `name`.
+fn holds_block(cluster: &MiniCluster, name: &str) -> bool {
+    let mut stack = vec![cluster.worker_dir(0)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if file == name {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_cached_again_right_after_its_invalidation_stays_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config();
+    // A wide gap between a worker deleting a replica and reporting it with its next heartbeat.
+    config.master.heartbeat_interval = Duration::from_secs(1);
+    let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    let uri = format!("file://{}", dir.path().display());
+    fs.mount("/local", &uri, MountOptions::default())
+        .await
+        .unwrap();
+    let data = pattern(17, (MIB / 2) as usize);
+    write_file(&fs, "/local/x.bin", &data, "THROUGH").await;
+    let located = fs.fsck("/local/x.bin").await.unwrap().0;
+    let block = located[0].blocks[0].block.clone().unwrap();
+    let name = format!("blk_{}", block.id);
+    // The worker deletes its replica when the invalidation reaches it; the read right after
+    // caches the block again before the deletion is reported.
+    wait_until("the worker deletes the replica", Duration::from_secs(20), || {
+        let gone = !holds_block(&cluster, &name);
+        async move { gone }
+    })
+    .await;
+    assert!(fs.read_range("/local/x.bin", 0, MIB / 2).await.unwrap() == data);
+    wait_until("the worker caches the block again", Duration::from_secs(20), || {
+        let back = holds_block(&cluster, &name);
+        async move { back }
+    })
+    .await;
+    // Two heartbeats later the master still knows the new replica.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(cached_per_block(&fs, "/local/x.bin").await, [1]);
+    cluster.shutdown().await;
+}

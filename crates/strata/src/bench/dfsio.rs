@@ -60,11 +60,7 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
     }
     let total = size * args.files as u64;
     let bar = progress(Some(total), if args.write { "writing" } else { "reading" });
-    let payload: Arc<Vec<u8>> = Arc::new(
-        (0..(8 << 20))
-            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect(),
-    );
+    let payload = super::payload();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();

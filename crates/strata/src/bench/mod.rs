@@ -1,6 +1,7 @@
 //! `strata bench`: throughput and metadata speed against a running cluster, erasure coding
 //! speed, and the machine's own limits (memcpy, loopback TCP, disk) to compare them with.
 
+mod cache;
 mod dfsio;
 mod ec;
 mod limits;
@@ -9,6 +10,7 @@ mod meta;
 use crate::settings::Settings;
 use clap::Subcommand;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Options of `strata bench`.
 #[derive(Debug, clap::Args)]
@@ -27,6 +29,9 @@ enum BenchCommand {
     Limits(limits::LimitsArgs),
     /// Erasure coding speed on one core: encode, decode with 1 and m units lost.
     Ec(ec::EcBenchArgs),
+    /// Reads through the cache: cold from under storage, warm from the workers' tiers, and
+    /// the same bytes read from tmpfs.
+    Cache(cache::CacheBenchArgs),
 }
 
 /// Runs a benchmark.
@@ -36,7 +41,17 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<ExitCode
         BenchCommand::Meta(a) => meta::run(settings, a).await,
         BenchCommand::Limits(a) => limits::run(a).await,
         BenchCommand::Ec(a) => ec::run(a).await,
+        BenchCommand::Cache(a) => cache::run(settings, a).await,
     }
+}
+
+/// 8 MiB of benchmark bytes (not all alike, so nothing along the way can shortcut them).
+pub fn payload() -> Arc<Vec<u8>> {
+    Arc::new(
+        (0..(8 << 20))
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    )
 }
 
 /// Mebibytes per second.
