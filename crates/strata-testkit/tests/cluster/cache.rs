@@ -600,7 +600,7 @@ async fn a_block_cached_again_right_after_its_invalidation_stays_known() {
     let data = pattern(17, (MIB / 2) as usize);
     write_file(&fs, "/local/x.bin", &data, "THROUGH").await;
     let located = fs.fsck("/local/x.bin").await.unwrap().0;
-    let block = located[0].blocks[0].block.clone().unwrap();
+    let block = located[0].blocks[0].block.unwrap();
     let name = format!("blk_{}", block.id);
     // The worker deletes its replica when the invalidation reaches it; the read right after
     // caches the block again before the deletion is reported.
