@@ -112,10 +112,18 @@ async fn serve<W: AsyncWrite + Unpin>(
     };
     write_frame(out, &response, &[]).await?;
     // Another reader may be filling the block already: then this one only passes through.
-    let writer = ctx
-        .store
-        .open_writer(id, generation, OpenMode::Create, 0, source.length)
-        .ok();
+    let open = || {
+        ctx.store
+            .open_writer(id, generation, OpenMode::Create, 0, source.length)
+    };
+    let writer = match open() {
+        Err(Error::NoSpace { .. })
+            if crate::tier_keeper::make_room(ctx, source.length).await > 0 =>
+        {
+            open().ok()
+        }
+        opened => opened.ok(),
+    };
     let fill = Fill {
         ctx,
         storage: &storage,

@@ -3,6 +3,8 @@
 //! when the slowest tier is past its high watermark, drops the replicas the master releases
 //! (those whose bytes are durable in under storage; nothing else is ever dropped). Moved
 //! replicas are reported with the next heartbeat, so the master knows each replica's tier.
+//! A new replica that finds no room anywhere asks for room at once ([`make_room`]) instead of
+//! waiting for the next pass.
 
 use crate::context::WorkerContext;
 use std::sync::Arc;
@@ -45,15 +47,49 @@ const EVICTION_BATCH: usize = 1000;
 /// durable elsewhere, until the tier is under its low watermark. A reader the master sends
 /// here before it hears of a drop finds no replica and is read through instead.
 async fn evict(ctx: &WorkerContext, settings: &strata_core::tier::TieringConfig) {
-    let (candidates, mut excess) = ctx.store.eviction_candidates(settings, EVICTION_BATCH);
-    if candidates.is_empty() {
-        return;
+    let (candidates, excess) = ctx.store.eviction_candidates(settings, EVICTION_BATCH);
+    let dropped = drop_released(ctx, &candidates, excess).await;
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "replicas of under storage dropped from the slowest tier"
+        );
     }
-    let released = match ctx.master.release_replicas(&ctx.id, &candidates).await {
+}
+
+/// Makes room at once for a new replica of `bytes` when no tier has any: drops, least wanted
+/// first, replicas of the slowest tier the master says are durable elsewhere. Returns how many
+/// were dropped.
+pub async fn make_room(ctx: &WorkerContext, bytes: u64) -> usize {
+    let candidates = ctx
+        .store
+        .slowest_tier_order(ctx.config.tiering.eviction, EVICTION_BATCH);
+    let dropped = drop_released(ctx, &candidates, bytes.max(1)).await;
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            bytes,
+            "replicas of under storage dropped to make room"
+        );
+    }
+    dropped
+}
+
+/// Drops, in the order given, the `candidates` the master releases until `excess` bytes are
+/// gone; returns how many were dropped.
+async fn drop_released(
+    ctx: &WorkerContext,
+    candidates: &[crate::store::ReplicaInfo],
+    mut excess: u64,
+) -> usize {
+    if candidates.is_empty() || excess == 0 {
+        return 0;
+    }
+    let released = match ctx.master.release_replicas(&ctx.id, candidates).await {
         Ok(released) => released,
         Err(e) => {
             tracing::warn!(error = %e, "could not ask the master which replicas to drop");
-            return;
+            return 0;
         }
     };
     let mut dropped = 0;
@@ -67,10 +103,5 @@ async fn evict(ctx: &WorkerContext, settings: &strata_core::tier::TieringConfig)
             dropped += 1;
         }
     }
-    if dropped > 0 {
-        tracing::info!(
-            dropped,
-            "replicas of under storage dropped from the slowest tier"
-        );
-    }
+    dropped
 }

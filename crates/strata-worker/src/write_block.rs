@@ -47,7 +47,14 @@ pub fn failure(err: &Error, failed_index: u32) -> Response {
 /// Handles a `WriteBlock` request on `stream`.
 pub async fn handle(ctx: Arc<WorkerContext>, stream: TcpStream, req: WriteBlock) -> Result<()> {
     let (mut up_read, mut up_write) = stream.into_split();
-    let writer = match open_replica(&ctx, &req) {
+    let mut opened = open_replica(&ctx, &req);
+    if let Err(Error::NoSpace { .. }) = &opened {
+        let wanted = req.expected_length;
+        if crate::tier_keeper::make_room(&ctx, wanted).await > 0 {
+            opened = open_replica(&ctx, &req);
+        }
+    }
+    let writer = match opened {
         Ok(w) => w,
         Err(e) => {
             let _ = write_frame(&mut up_write, &failure(&e, 0), &[]).await;

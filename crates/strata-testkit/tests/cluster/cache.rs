@@ -604,19 +604,75 @@ async fn a_block_cached_again_right_after_its_invalidation_stays_known() {
     let name = format!("blk_{}", block.id);
     // The worker deletes its replica when the invalidation reaches it; the read right after
     // caches the block again before the deletion is reported.
-    wait_until("the worker deletes the replica", Duration::from_secs(20), || {
-        let gone = !holds_block(&cluster, &name);
-        async move { gone }
-    })
+    wait_until(
+        "the worker deletes the replica",
+        Duration::from_secs(20),
+        || {
+            let gone = !holds_block(&cluster, &name);
+            async move { gone }
+        },
+    )
     .await;
     assert!(fs.read_range("/local/x.bin", 0, MIB / 2).await.unwrap() == data);
-    wait_until("the worker caches the block again", Duration::from_secs(20), || {
-        let back = holds_block(&cluster, &name);
-        async move { back }
-    })
+    wait_until(
+        "the worker caches the block again",
+        Duration::from_secs(20),
+        || {
+            let back = holds_block(&cluster, &name);
+            async move { back }
+        },
+    )
     .await;
     // Two heartbeats later the master still knows the new replica.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(cached_per_block(&fs, "/local/x.bin").await, [1]);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let objects: Vec<Vec<u8>> = (0..6).map(|i| pattern(80 + i, MIB as usize)).collect();
+    for (i, data) in objects.iter().enumerate() {
+        put_object(&s3, &format!("obj-{i}"), data);
+    }
+    let mut config = fast_config();
+    // Room for four 1 MiB blocks, and no tier pass during the test: only a block read through
+    // that finds no room can make some.
+    config.worker.tiers = vec![strata_core::tier::TierConfig {
+        medium: strata_core::tier::Medium::Mem,
+        dirs: vec![strata_core::tier::TierDir {
+            path: "mem".into(),
+            capacity: strata_core::ByteSize(4 * MIB),
+        }],
+    }];
+    config.worker.tiering.interval = Duration::from_secs(3600);
+    let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+
+    // Every object read is cached, the least recently used ones making way.
+    for (i, data) in objects.iter().enumerate() {
+        let path = format!("/lake/obj-{i}");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+        wait_until("the object is cached", Duration::from_secs(20), || {
+            let (fs, path) = (fs.clone(), path.clone());
+            async move { cached_per_block(&fs, &path).await == [1] }
+        })
+        .await;
+    }
+    wait_until(
+        "the least recently used object was dropped",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move { cached_per_block(&fs, "/lake/obj-0").await == [0] }
+        },
+    )
+    .await;
+    for (i, data) in objects.iter().enumerate() {
+        let path = format!("/lake/obj-{i}");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+    }
     cluster.shutdown().await;
 }

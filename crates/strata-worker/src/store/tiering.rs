@@ -98,6 +98,17 @@ impl BlockStore {
         (candidates, slowest.used - low)
     }
 
+    /// The slowest tier's replicas, least wanted first (at most `limit`), whatever its use:
+    /// those to drop to make room for a new replica at once.
+    pub fn slowest_tier_order(&self, eviction: Eviction, limit: usize) -> Vec<ReplicaInfo> {
+        let Some(slowest) = self.tier_use().pop() else {
+            return Vec::new();
+        };
+        let mut candidates = self.eviction_order(slowest.medium, eviction);
+        candidates.truncate(limit);
+        candidates
+    }
+
     /// Moves replicas read often from a lower tier into the fastest tier that stays under its
     /// high watermark with them; returns them as they are now.
     fn promote(&self, settings: &TieringConfig) -> Vec<ReportedBlock> {
