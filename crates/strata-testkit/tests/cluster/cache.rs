@@ -15,6 +15,17 @@ fn s3_mount(s3: &S3Server) -> MountOptions {
     }
 }
 
+/// A single memory tier of `capacity` bytes (inside each worker's directory).
+fn memory_tier(capacity: u64) -> Vec<strata_core::tier::TierConfig> {
+    vec![strata_core::tier::TierConfig {
+        medium: strata_core::tier::Medium::Mem,
+        dirs: vec![strata_core::tier::TierDir {
+            path: "mem".into(),
+            capacity: strata_core::ByteSize(capacity),
+        }],
+    }]
+}
+
 fn put_object(s3: &S3Server, key: &str, data: &[u8]) {
     let path = s3.object_path("lake", key);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -352,13 +363,7 @@ async fn a_full_memory_tier_drops_only_unpinned_blocks_persisted_in_s3() {
     }
     let mut config = fast_config();
     // One small memory tier and nothing else: room for four 1 MiB blocks.
-    config.worker.tiers = vec![strata_core::tier::TierConfig {
-        medium: strata_core::tier::Medium::Mem,
-        dirs: vec![strata_core::tier::TierDir {
-            path: "mem".into(),
-            capacity: strata_core::ByteSize(4 * MIB),
-        }],
-    }];
+    config.worker.tiers = memory_tier(4 * MIB);
     config.worker.tiering.interval = Duration::from_millis(100);
     let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
     let fs = cluster.client().await;
@@ -639,13 +644,7 @@ async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
     let mut config = fast_config();
     // Room for four 1 MiB blocks, and no tier pass during the test: only a block read through
     // that finds no room can make some.
-    config.worker.tiers = vec![strata_core::tier::TierConfig {
-        medium: strata_core::tier::Medium::Mem,
-        dirs: vec![strata_core::tier::TierDir {
-            path: "mem".into(),
-            capacity: strata_core::ByteSize(4 * MIB),
-        }],
-    }];
+    config.worker.tiers = memory_tier(4 * MIB);
     config.worker.tiering.interval = Duration::from_secs(3600);
     let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
     let fs = cluster.client().await;

@@ -3,12 +3,11 @@
 //! the under storage and cache them), read warm (from the tier the workers cached them in),
 //! and the same bytes are read from tmpfs, the ceiling a warm read is compared with.
 
-use super::{mib_per_sec, payload};
+use super::{mib_per_sec, payload, read_whole, write_whole};
 use crate::cache::parse_options;
 use crate::output::{print_json, progress, table};
 use crate::settings::Settings;
 use anyhow::{Context, bail};
-use indicatif::ProgressBar;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -158,7 +157,11 @@ async fn measure(
     let bar = progress(Some(total), "writing through");
     let started = Instant::now();
     for path in &paths {
-        write_file(fs, path, size, &bar).await?;
+        let options = CreateOptions {
+            overwrite: true,
+            ..Default::default()
+        };
+        write_whole(fs, path, options, size, &bar).await?;
     }
     phases.push(phase("write THROUGH", total, started));
     bar.finish_and_clear();
@@ -188,29 +191,6 @@ fn phase(name: &'static str, bytes: u64, started: Instant) -> Phase {
         seconds,
         mib_per_sec: mib_per_sec(bytes, seconds),
     }
-}
-
-async fn write_file(
-    fs: &FileSystem,
-    path: &str,
-    size: u64,
-    bar: &ProgressBar,
-) -> anyhow::Result<()> {
-    let payload = payload();
-    let options = CreateOptions {
-        overwrite: true,
-        ..Default::default()
-    };
-    let mut w = fs.create(path, options).await?;
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(payload.len() as u64) as usize;
-        w.write(&payload[..n]).await?;
-        bar.inc(n as u64);
-        left -= n as u64;
-    }
-    w.close().await?;
-    Ok(())
 }
 
 /// Waits until every block beneath `dir` has a cached replica (`cached`) or none has.
@@ -286,17 +266,7 @@ async fn read_phase(
                 let Some(path) = paths.get(i) else {
                     return Ok::<_, anyhow::Error>(());
                 };
-                let mut r = fs.open(path).await?;
-                let mut got = 0;
-                while let Some(chunk) = r.next_chunk().await? {
-                    got += chunk.len() as u64;
-                    bar.inc(chunk.len() as u64);
-                }
-                anyhow::ensure!(
-                    got == r.length(),
-                    "{path}: read {got} of {} bytes",
-                    r.length()
-                );
+                read_whole(&fs, path, &bar).await?;
             }
         }));
     }

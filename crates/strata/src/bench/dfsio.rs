@@ -1,6 +1,6 @@
 //! `strata bench dfsio`: N files of size S written or read by T concurrent tasks.
 
-use super::mib_per_sec;
+use super::{mib_per_sec, read_whole, write_whole};
 use crate::output::{print_json, progress, table};
 use crate::settings::Settings;
 use anyhow::Context;
@@ -60,7 +60,6 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
     }
     let total = size * args.files as u64;
     let bar = progress(Some(total), if args.write { "writing" } else { "reading" });
-    let payload = super::payload();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -68,7 +67,6 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
         let fs = fs.clone();
         let next = next.clone();
         let bar = bar.clone();
-        let payload = payload.clone();
         let dir = args.dir.clone();
         let options = CreateOptions {
             overwrite: true,
@@ -88,31 +86,12 @@ pub async fn run(settings: Settings, args: DfsioArgs) -> anyhow::Result<ExitCode
                 let path = format!("{dir}/file_{i:05}");
                 let t0 = Instant::now();
                 if write {
-                    let mut w = fs.create(&path, options.clone()).await?;
-                    let mut left = size;
-                    while left > 0 {
-                        let n = left.min(payload.len() as u64) as usize;
-                        w.write(&payload[..n]).await?;
-                        bar.inc(n as u64);
-                        left -= n as u64;
-                    }
-                    w.close().await?;
+                    write_whole(&fs, &path, options.clone(), size, &bar).await?;
                 } else {
-                    let mut r = fs.open(&path).await?;
+                    let got = read_whole(&fs, &path, &bar).await?;
                     anyhow::ensure!(
-                        r.length() == size,
-                        "{path}: {} bytes, not the {size} of --size (written with other options?)",
-                        r.length()
-                    );
-                    let mut got = 0;
-                    while let Some(chunk) = r.next_chunk().await? {
-                        got += chunk.len() as u64;
-                        bar.inc(chunk.len() as u64);
-                    }
-                    anyhow::ensure!(
-                        got == r.length(),
-                        "{path}: read {got} of {} bytes",
-                        r.length()
+                        got == size,
+                        "{path}: {got} bytes, not the {size} of --size (written with other options?)"
                     );
                 }
                 seconds.push(t0.elapsed().as_secs_f64());

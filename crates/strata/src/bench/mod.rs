@@ -54,6 +54,48 @@ pub fn payload() -> Arc<Vec<u8>> {
     )
 }
 
+/// Writes `size` bytes of [`payload`] to a new file at `path`, counting them on `bar`.
+pub async fn write_whole(
+    fs: &strata_client::FileSystem,
+    path: &str,
+    options: strata_client::CreateOptions,
+    size: u64,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    let payload = payload();
+    let mut w = fs.create(path, options).await?;
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(payload.len() as u64) as usize;
+        w.write(&payload[..n]).await?;
+        bar.inc(n as u64);
+        left -= n as u64;
+    }
+    w.close().await?;
+    Ok(())
+}
+
+/// Reads the file at `path` whole, counting the bytes on `bar`; fails if fewer arrive than
+/// its length.
+pub async fn read_whole(
+    fs: &strata_client::FileSystem,
+    path: &str,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<u64> {
+    let mut r = fs.open(path).await?;
+    let mut got = 0;
+    while let Some(chunk) = r.next_chunk().await? {
+        got += chunk.len() as u64;
+        bar.inc(chunk.len() as u64);
+    }
+    anyhow::ensure!(
+        got == r.length(),
+        "{path}: read {got} of {} bytes",
+        r.length()
+    );
+    Ok(got)
+}
+
 /// Mebibytes per second.
 pub fn mib_per_sec(bytes: u64, seconds: f64) -> f64 {
     if seconds <= 0.0 {
