@@ -162,11 +162,7 @@ async fn monitor(state: Arc<MasterState>, mut stopped: watch::Receiver<bool>) {
     };
     let mut tick =
         tokio::time::interval(config.replication_interval.max(Duration::from_millis(10)));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
+    while crate::service::next_tick(&mut tick, &mut stopped).await {
         let now = Instant::now();
         let ns = state.namespace.read();
         let mut cluster = state.cluster.lock();
@@ -201,11 +197,7 @@ async fn lease_monitor(state: Arc<MasterState>, mut stopped: watch::Receiver<boo
     let period =
         (state.config.lease_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let mut tick = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
+    while crate::service::next_tick(&mut tick, &mut stopped).await {
         recover_expired_leases(&state).await;
     }
 }

@@ -71,6 +71,17 @@ impl MasterState {
     }
 }
 
+/// Waits for the next tick of a background task's `tick`; false once the master is stopping.
+pub(crate) async fn next_tick(
+    tick: &mut tokio::time::Interval,
+    stopped: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        _ = tick.tick() => true,
+        _ = stopped.wait_for(|s| *s) => false,
+    }
+}
+
 /// Converts a result into a gRPC reply.
 pub(crate) fn reply<T>(
     result: Result<T>,

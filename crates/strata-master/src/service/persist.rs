@@ -181,11 +181,7 @@ async fn ask_worker(state: &MasterState, address: &str, request: PersistFile) ->
 /// initial wait is persisted, a few at a time; failures are retried with growing pauses.
 pub async fn run_queue(state: Arc<MasterState>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    while super::next_tick(&mut tick, &mut stopped).await {
         if state.cluster.lock().safe_mode.is_on() {
             continue;
         }

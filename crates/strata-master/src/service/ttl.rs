@@ -50,11 +50,7 @@ pub async fn run_checker(state: Arc<MasterState>, mut stopped: watch::Receiver<b
         .ttl_check_interval
         .max(Duration::from_millis(10));
     let mut tick = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    while super::next_tick(&mut tick, &mut stopped).await {
         if state.cluster.lock().safe_mode.is_on() {
             continue;
         }

@@ -152,7 +152,7 @@ async fn measure(
     let total = size * args.files as u64;
     let paths: Vec<String> = (0..args.files).map(|i| file_path(&args.dir, i)).collect();
     let mut phases = Vec::new();
-    let used_before = workers_use(fs).await?;
+    let (used_before, _) = workers_use(fs).await?;
 
     let bar = progress(Some(total), "writing through");
     let started = Instant::now();
@@ -215,15 +215,16 @@ async fn wait_cached(fs: &FileSystem, dir: &str, cached: bool) -> anyhow::Result
     }
 }
 
-/// Bytes the workers store, from their last heartbeats.
-async fn workers_use(fs: &FileSystem) -> anyhow::Result<u64> {
+/// Bytes the workers store, from their last heartbeats, and deletions not yet sent to them.
+async fn workers_use(fs: &FileSystem) -> anyhow::Result<(u64, u64)> {
     let report = fs.report().await.context("asking for the cluster report")?;
-    Ok(report
+    let used = report
         .workers
         .iter()
         .filter_map(|w| w.storage.as_ref())
         .map(|s| s.used)
-        .sum())
+        .sum();
+    Ok((used, report.summary.map_or(0, |s| s.pending_deletion)))
 }
 
 /// Waits until the workers have deleted the written replicas (the master forgets them at
@@ -231,9 +232,8 @@ async fn workers_use(fs: &FileSystem) -> anyhow::Result<u64> {
 async fn wait_workers_emptied(fs: &FileSystem, used_before: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let report = fs.report().await.context("asking for the cluster report")?;
-        let pending = report.summary.map_or(0, |s| s.pending_deletion);
-        if pending == 0 && workers_use(fs).await? <= used_before {
+        let (used, pending) = workers_use(fs).await?;
+        if pending == 0 && used <= used_before {
             return Ok(());
         }
         if Instant::now() > deadline {
