@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::size::ByteSize;
-use crate::tier::{self, Medium, TierConfig, TierDir, TieringConfig};
+use crate::tier::{self, TierConfig, TieringConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -155,8 +155,14 @@ pub struct WorkerConfig {
     pub rack: String,
     /// Space this worker may use; 0 means the free space of its disk.
     pub capacity: ByteSize,
-    /// Storage tiers, fastest first; none means one HDD tier of `data_dir` and `capacity`.
+    /// Storage tiers, fastest first; none means the default layout: a MEM tier under
+    /// `memory_dir` (see `memory`) in front of one HDD tier of `data_dir` and `capacity`.
     pub tiers: Vec<TierConfig>,
+    /// The tmpfs the default MEM tier lives in (a directory `strata-<worker id>` inside it).
+    pub memory_dir: PathBuf,
+    /// Size of the default MEM tier; unset means a quarter of `memory_dir`'s file system,
+    /// 0 turns the MEM tier off.
+    pub memory: Option<ByteSize>,
     /// When replicas move between tiers.
     pub tiering: TieringConfig,
     /// Whether a finished block is fsync'd before it is acknowledged.
@@ -169,22 +175,6 @@ pub struct WorkerConfig {
     pub socket_timeout: Duration,
 }
 
-impl WorkerConfig {
-    /// The tiers blocks are stored in: `tiers`, or one HDD tier of `data_dir`.
-    pub fn storage_tiers(&self) -> Vec<TierConfig> {
-        if !self.tiers.is_empty() {
-            return self.tiers.clone();
-        }
-        vec![TierConfig {
-            medium: Medium::Hdd,
-            dirs: vec![TierDir {
-                path: self.data_dir.clone(),
-                capacity: self.capacity,
-            }],
-        }]
-    }
-}
-
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
@@ -195,6 +185,8 @@ impl Default for WorkerConfig {
             rack: "/default-rack".to_string(),
             capacity: ByteSize(0),
             tiers: Vec::new(),
+            memory_dir: PathBuf::from("/dev/shm"),
+            memory: None,
             tiering: TieringConfig::default(),
             sync_on_close: false,
             scan_period: Duration::from_secs(7 * 24 * 3600),
@@ -299,12 +291,16 @@ mod tests {
     }
 
     #[test]
-    fn worker_tiers_default_to_the_data_dir_and_are_checked() {
+    fn worker_tiers_are_checked_and_the_memory_tier_is_optional() {
         let c = Config::default();
-        let tiers = c.worker.storage_tiers();
-        assert_eq!(tiers.len(), 1);
-        assert_eq!(tiers[0].medium, Medium::Hdd);
-        assert_eq!(tiers[0].dirs[0].path, c.worker.data_dir);
+        assert!(c.worker.tiers.is_empty());
+        assert_eq!(c.worker.memory, None);
+        assert_eq!(c.worker.memory_dir, PathBuf::from("/dev/shm"));
+        let off = Config::parse("[worker]\nmemory = \"0\"\nmemory_dir = \"/mnt/ram\"\n").unwrap();
+        assert_eq!(off.worker.memory, Some(ByteSize(0)));
+        let again = Config::parse(&off.to_toml()).unwrap();
+        assert_eq!(again.worker.memory, Some(ByteSize(0)));
+        assert_eq!(again.worker.memory_dir, PathBuf::from("/mnt/ram"));
         let text = r#"
             [[worker.tiers]]
             medium = "MEM"
@@ -314,7 +310,7 @@ mod tests {
             dirs = [{ path = "/d1" }, { path = "/d2", capacity = "1TiB" }]
         "#;
         let c = Config::parse(text).unwrap();
-        let tiers = c.worker.storage_tiers();
+        let tiers = &c.worker.tiers;
         assert_eq!(tiers.len(), 2);
         assert_eq!(tiers[0].dirs[0].capacity, ByteSize(64 << 20));
         assert_eq!(tiers[1].dirs.len(), 2);

@@ -11,7 +11,9 @@
 //! dirs = [{ path = "/data1/strata" }, { path = "/data2/strata", capacity = "2TiB" }]
 //! ```
 //!
-//! Without `tiers`, a worker has one HDD tier: its `data_dir` with its `capacity`.
+//! Without `tiers`, a worker has a MEM tier in a directory of its own under `memory_dir`
+//! (`/dev/shm`; a quarter of it unless `memory` says otherwise, `memory = "0"` for none) in
+//! front of one HDD tier: its `data_dir` with its `capacity`.
 
 use crate::size::ByteSize;
 use serde::{Deserialize, Serialize};

@@ -29,6 +29,8 @@ pub fn fast_config() -> Config {
     config.master.safemode_extension = Duration::ZERO;
     config.master.default_block_size = strata_core::ByteSize(1 << 20);
     config.worker.socket_timeout = Duration::from_secs(10);
+    // Tests must not fill the machine's /dev/shm; those that want a MEM tier configure one.
+    config.worker.memory = Some(strata_core::ByteSize(0));
     config.client.socket_timeout = Duration::from_secs(10);
     config
 }

@@ -16,6 +16,7 @@ mod scanner;
 mod server;
 pub mod store;
 mod tier_keeper;
+pub mod tier_layout;
 mod transfer;
 mod write_block;
 

@@ -3,7 +3,7 @@
 use crate::context::WorkerContext;
 use crate::master_link::MasterLink;
 use crate::store::BlockStore;
-use crate::{data_server, heartbeat, scanner, tier_keeper};
+use crate::{data_server, heartbeat, scanner, tier_keeper, tier_layout};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,14 +25,21 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Loads the store from the configured tiers (`config.data_dir` when none), binds the
+    /// Loads the store from the configured tiers (the default layout when none), binds the
     /// data port and joins the master.
     pub async fn start(config: WorkerConfig) -> Result<Worker> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let id = load_or_create_id(&data_dir)?;
-        let (tiers, sync) = (config.storage_tiers(), config.sync_on_close);
+        let tiers = tier_layout::storage_tiers(&config, &id);
+        for tier in &tiers {
+            for dir in &tier.dirs {
+                tracing::info!(medium = %tier.medium, dir = %dir.path.display(),
+                    capacity = %dir.capacity, "storage tier directory");
+            }
+        }
+        let sync = config.sync_on_close;
         let store =
             tokio::task::spawn_blocking(move || BlockStore::open(&tiers, DEFAULT_CHUNK_SIZE, sync))
                 .await

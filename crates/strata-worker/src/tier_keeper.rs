@@ -14,7 +14,7 @@ use tokio::sync::watch;
 /// Runs passes until `stopped` turns true.
 pub async fn run(ctx: Arc<WorkerContext>, mut stopped: watch::Receiver<bool>) {
     let settings = ctx.config.tiering.clone();
-    let several_tiers = ctx.config.storage_tiers().len() > 1;
+    let several_tiers = ctx.store.has_several_tiers();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(settings.interval) => {}

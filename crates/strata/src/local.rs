@@ -4,8 +4,10 @@ use crate::roles::shutdown_signal;
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_core::ByteSize;
 use strata_master::Master;
 use strata_worker::Worker;
+use strata_worker::tier_layout::default_memory_size;
 
 /// Options of `strata local`.
 #[derive(Debug, clap::Args)]
@@ -19,6 +21,10 @@ pub struct LocalArgs {
     /// Address of the master's RPC port [default: 127.0.0.1:8020].
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
+    /// Size of each worker's MEM tier (in the configuration's `memory_dir`, /dev/shm by
+    /// default); 0 turns it off [default: a quarter of that tmpfs, shared by the workers].
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<ByteSize>,
 }
 
 /// Runs the embedded cluster until Ctrl-C.
@@ -41,10 +47,15 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     let master = Master::start(master_config).await?;
     let master_address = master.address().to_string();
     let mut workers = Vec::new();
+    let workers_wanted = args.workers as u64;
     for i in 0..args.workers {
         let mut config = settings.config.worker.clone();
         let name = format!("worker-{}", i + 1);
         config.data_dir = args.data_dir.join(&name);
+        if config.tiers.is_empty() {
+            let share = || ByteSize(default_memory_size(&config.memory_dir) / workers_wanted);
+            config.memory = Some(args.memory.or(config.memory).unwrap_or_else(share));
+        }
         // The workers share one configuration: each gets its own directory in every tier.
         for dir in config.tiers.iter_mut().flat_map(|t| t.dirs.iter_mut()) {
             dir.path = if dir.path.is_relative() {
@@ -73,10 +84,14 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     );
     outln!("  master    {master_address}");
     for w in &workers {
+        let tiers: Vec<String> = (w.context().store.storage().tiers.iter())
+            .map(|t| format!("{} {}", t.medium, ByteSize(t.capacity)))
+            .collect();
         outln!(
-            "  worker    {}  rack {}  ({})",
+            "  worker    {}  rack {}  {}  ({})",
             w.address().data_address,
             w.address().rack,
+            tiers.join(" + "),
             w.address().id
         );
     }

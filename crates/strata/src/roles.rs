@@ -35,9 +35,14 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "SIZE")]
     capacity: Option<ByteSize>,
     /// A storage tier directory, e.g. MEM:/dev/shm/strata:4GiB or HDD:/data1/strata (repeat
-    /// for more; new blocks go to the fastest tier with room) [default: HDD in --data-dir].
+    /// for more; new blocks go to the fastest tier with room) [default: a MEM tier under
+    /// /dev/shm, then HDD in --data-dir].
     #[arg(long = "tier", value_name = "MEDIUM:DIR[:SIZE]", value_parser = tier::parse_dir_spec)]
     tiers: Vec<(Medium, TierDir)>,
+    /// Size of the default MEM tier (without --tier), 0 for none [default: a quarter of
+    /// /dev/shm].
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<ByteSize>,
     /// Host name registered with the master when listening on a wildcard address.
     #[arg(long, value_name = "HOST")]
     advertise_host: Option<String>,
@@ -97,6 +102,9 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
     }
     if let Some(capacity) = args.capacity {
         config.capacity = capacity;
+    }
+    if args.memory.is_some() {
+        config.memory = args.memory;
     }
     if args.advertise_host.is_some() {
         config.advertise_host = args.advertise_host;

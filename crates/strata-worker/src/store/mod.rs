@@ -17,6 +17,7 @@ mod writer;
 pub use layout::ReplicaState;
 pub use reader::ReplicaReader;
 pub use tiering::TierMoves;
+pub use volume::disk_space;
 pub use writer::ReplicaWriter;
 
 use layout::{Layout, chunks_for, meta_header, meta_len};
@@ -481,6 +482,12 @@ impl BlockStore {
     /// Number of replicas.
     pub fn len(&self) -> usize {
         self.inner.replicas.lock().len()
+    }
+
+    /// Whether its volumes span more than one medium, so replicas can move between tiers.
+    pub fn has_several_tiers(&self) -> bool {
+        let volumes = &self.inner.volumes;
+        volumes.iter().any(|v| v.medium != volumes[0].medium)
     }
 
     /// Whether the store holds no replica.

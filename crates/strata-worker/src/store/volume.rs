@@ -68,7 +68,9 @@ impl Volume {
     }
 }
 
-fn disk_space(dir: &Path) -> (u64, u64) {
+/// The size and the free space of the file system holding `dir` (zeros when it cannot be
+/// read, e.g. `dir` is missing).
+pub fn disk_space(dir: &Path) -> (u64, u64) {
     match rustix::fs::statvfs(dir) {
         Ok(s) => (s.f_blocks * s.f_frsize, s.f_bavail * s.f_frsize),
         Err(_) => (0, 0),

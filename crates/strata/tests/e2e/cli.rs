@@ -7,10 +7,25 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use strata_testkit::{pattern, wait_until};
 
-/// Starts `strata local` with `workers` workers and returns it with the master address it
-/// printed.
+/// Starts `strata local` with `workers` workers in `dir` and returns it with the master
+/// address it printed. The workers' default MEM tiers go to `dir`'s sibling `shm`, not to
+/// the machine's /dev/shm.
 fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String) {
+    let parent = dir.parent().unwrap();
+    let config = parent.join("strata-local.toml");
+    let memory_dir = parent.join("shm");
+    std::fs::create_dir_all(&memory_dir).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[worker]\nmemory_dir = {:?}\n",
+            memory_dir.to_str().unwrap()
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(binary())
+        .arg("--config")
+        .arg(&config)
         .args([
             "local",
             "--workers",
@@ -127,6 +142,32 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         .map(|w| w["rack"].as_str().unwrap())
         .collect();
     assert_eq!(racks.len(), 2, "three workers on two racks by default");
+    for worker in report["workers"].as_array().unwrap() {
+        let media: Vec<&str> = (worker["tiers"].as_array().unwrap().iter())
+            .map(|t| t["medium"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            media,
+            ["MEM", "HDD"],
+            "a MEM tier before the disk by default"
+        );
+        let id = worker["id"].as_str().unwrap();
+        assert!(dir.path().join("shm").join(format!("strata-{id}")).is_dir());
+    }
+    wait_until(
+        "every worker's MEM tier holds the new file (reported with a heartbeat)",
+        Duration::from_secs(30),
+        || {
+            let master = master.clone();
+            async move {
+                let (_, out, _) = cli(&master, &["admin", "report", "--json"]);
+                let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+                (report["workers"].as_array().unwrap().iter())
+                    .all(|w| w["tiers"][0]["used"] == 3_000_000)
+            }
+        },
+    )
+    .await;
     let (code, out, _) = run(&["admin", "fsck", "/"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("is HEALTHY"));
