@@ -9,6 +9,7 @@ use crate::placement::Candidate;
 use crate::safemode::SafeMode;
 use crate::workers::{WorkerIdx, WorkerRegistry};
 use std::time::{Duration, Instant};
+use strata_core::tier::Medium;
 use strata_core::{BlockId, ExtendedBlock};
 use strata_proto::rpc::{self, DeleteCommand, ReportedBlock, WorkerCommand, worker_command};
 
@@ -237,6 +238,27 @@ impl Cluster {
                 load: w.active_operations,
             })
             .collect()
+    }
+
+    /// Counts, for each of `candidates` short of `block_size` free bytes, the bytes of the
+    /// replicas in its slowest tier that it may drop (`Namespace::is_droppable`) as free: a
+    /// worker full of cached copies of under storage makes room for a new block as it comes.
+    pub fn count_droppable(&self, ns: &Namespace, candidates: &mut [Candidate], block_size: u64) {
+        for candidate in candidates.iter_mut().filter(|c| c.remaining < block_size) {
+            let Some(worker) = self.workers.get(candidate.idx) else {
+                continue;
+            };
+            let slowest = (worker.storage.tiers.last()).and_then(|t| Medium::parse(&t.medium));
+            let droppable: u64 = (self.blocks.blocks_on(candidate.idx))
+                .filter(|block| ns.is_droppable(*block))
+                .flat_map(|block| self.blocks.replicas(block))
+                .filter(|r| {
+                    r.worker == candidate.idx && (r.medium.is_none() || r.medium == slowest)
+                })
+                .map(|r| r.length)
+                .sum();
+            candidate.remaining += droppable;
+        }
     }
 
     /// Counts finished blocks and those readable from reported replicas (a block group needs

@@ -4,7 +4,7 @@
 //! object).
 
 use super::{Fingerprint, InodeKind, Namespace, Outcome, UfsCopy, WRITE_TYPES};
-use strata_core::{Error, InodeId, Result, StrataPath};
+use strata_core::{BlockId, Error, InodeId, Result, StrataPath};
 use strata_proto::journal;
 
 /// Files are persisted in the background after they are closed.
@@ -96,6 +96,16 @@ impl Namespace {
         let id = self.resolve(&path)?;
         self.inode_mut(id)?.pinned = op.pinned;
         Ok(Outcome::Done)
+    }
+
+    /// Whether a worker may drop its replica of `block` to make room: the block is of a file
+    /// whose bytes are in under storage and that is not pinned (block groups are never
+    /// persisted, so never dropped).
+    pub fn is_droppable(&self, block: BlockId) -> bool {
+        !block.is_striped()
+            && self
+                .block_record(block)
+                .is_some_and(|(owner, file, _)| file.persisted.is_some() && !self.is_pinned(owner))
     }
 
     /// Whether `id` or a directory above it is pinned.

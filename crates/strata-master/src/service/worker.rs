@@ -178,17 +178,10 @@ impl WorkerService {
     /// persisted in under storage and not pinned.
     fn release_replicas(&self, req: ReleaseReplicasRequest) -> ReleaseReplicasResponse {
         let ns = self.state.namespace.read();
-        let mut released = Vec::new();
-        for block in &req.blocks {
-            let id = BlockId(block.id);
-            let durable = !id.is_striped()
-                && ns.block_record(id).is_some_and(|(owner, file, _)| {
-                    file.persisted.is_some() && !ns.is_pinned(owner)
-                });
-            if durable {
-                released.push(block.id);
-            }
-        }
+        let released = (req.blocks.iter())
+            .filter(|block| ns.is_droppable(BlockId(block.id)))
+            .map(|block| block.id)
+            .collect();
         ReleaseReplicasResponse { released }
     }
 

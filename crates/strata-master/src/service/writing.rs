@@ -225,13 +225,15 @@ impl ClientService {
             (file.replication, file.block_size, ns.file_policy(file))
         };
         let targets = {
+            let ns = self.state.namespace.read();
             let cluster = self.state.cluster.lock();
             let excluded: Vec<WorkerIdx> = req
                 .excluded_workers
                 .iter()
                 .filter_map(|id| cluster.workers.by_id(id))
                 .collect();
-            let candidates = cluster.placement_candidates();
+            let mut candidates = cluster.placement_candidates();
+            cluster.count_droppable(&ns, &mut candidates, block_size);
             if let Some(policy) = &policy {
                 let targets = choose_spread(
                     &candidates,

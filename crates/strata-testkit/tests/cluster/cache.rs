@@ -675,3 +675,91 @@ async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
     }
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_file_finds_room_in_a_cache_full_of_dropped_copies_but_never_of_pinned_ones() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let objects: Vec<Vec<u8>> = (0..4).map(|i| pattern(90 + i, MIB as usize)).collect();
+    for (i, data) in objects.iter().enumerate() {
+        put_object(&s3, &format!("obj-{i}"), data);
+    }
+    let mut config = fast_config();
+    // Room for four 1 MiB blocks and no tier pass: the four objects fill the worker.
+    config.worker.tiers = memory_tier(4 * MIB);
+    config.worker.tiering.interval = Duration::from_secs(3600);
+    let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    for (i, data) in objects.iter().enumerate() {
+        let path = format!("/lake/obj-{i}");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+    }
+    wait_until(
+        "the master sees a worker full of cached copies",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move {
+                let report = fs.report().await.unwrap();
+                let full = report.workers[0]
+                    .storage
+                    .as_ref()
+                    .is_some_and(|s| s.remaining < MIB);
+                let mut cached = Vec::new();
+                for i in 0..4 {
+                    cached.extend(cached_per_block(&fs, &format!("/lake/obj-{i}")).await);
+                }
+                full && cached == [1, 1, 1, 1]
+            }
+        },
+    )
+    .await;
+
+    // Pinned copies are not room: a new file has nowhere to go.
+    fs.set_pinned("/lake", true).await.unwrap();
+    let fresh = pattern(99, (2 * MIB) as usize);
+    let refused = async {
+        let mut w = fs.create("/plain/new.bin", with_parents()).await?;
+        w.write(&fresh).await?;
+        w.close().await
+    }
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("free"), "{refused}");
+    for i in 0..4 {
+        assert_eq!(cached_per_block(&fs, &format!("/lake/obj-{i}")).await, [1]);
+    }
+
+    // Unpinned, the cached copies make way for the new file's two blocks.
+    fs.set_pinned("/lake", false).await.unwrap();
+    fs.delete("/plain/new.bin", false).await.unwrap();
+    write_file(&fs, "/plain/new.bin", &fresh, "").await;
+    assert!(fs.read_range("/plain/new.bin", 0, 2 * MIB).await.unwrap() == fresh);
+    wait_until(
+        "two cached copies were dropped for it",
+        Duration::from_secs(20),
+        || {
+            let fs = fs.clone();
+            async move {
+                let mut cached = 0;
+                for i in 0..4 {
+                    cached += cached_per_block(&fs, &format!("/lake/obj-{i}")).await[0];
+                }
+                cached == 2
+            }
+        },
+    )
+    .await;
+    for (i, data) in objects.iter().enumerate() {
+        let path = format!("/lake/obj-{i}");
+        assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
+    }
+    cluster.shutdown().await;
+}
+
+fn with_parents() -> CreateOptions {
+    CreateOptions {
+        create_parents: true,
+        ..Default::default()
+    }
+}
