@@ -230,6 +230,69 @@ impl UnderStorage {
             .map_err(|e| self.error(&path, e))
     }
 
+    /// Moves object or directory `from` to `to`, replacing an object there: one rename on a
+    /// local directory; on S3, which cannot rename, a copy of every object, then the
+    /// deletion of the originals once all are copied.
+    pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (from, to) = (clean(from)?, clean(to)?);
+        if from.is_empty() || to.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the root of an under storage cannot be renamed".to_string(),
+            ));
+        }
+        match &self.uri {
+            UfsUri::Local { root } => {
+                let (source, target) = (root.join(&from), root.join(&to));
+                let failed = |e: std::io::Error| match e.kind() {
+                    std::io::ErrorKind::NotFound => Error::NotFound {
+                        path: format!("{}/{from}", self.uri),
+                    },
+                    _ => Error::UnderStorage {
+                        uri: self.uri.to_string(),
+                        reason: format!("renaming {from} to {to}: {e}"),
+                    },
+                };
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await.map_err(failed)?;
+                }
+                tokio::fs::rename(&source, &target).await.map_err(failed)
+            }
+            UfsUri::S3 { .. } => {
+                let Some(found) = self.stat(&from).await? else {
+                    return Err(Error::NotFound {
+                        path: format!("{}/{from}", self.uri),
+                    });
+                };
+                if !found.is_dir {
+                    self.copy(&from, &to).await?;
+                    return self.delete(&from).await;
+                }
+                let prefix = format!("{from}/");
+                let entries = self
+                    .operator
+                    .list_with(&prefix)
+                    .recursive(true)
+                    .await
+                    .map_err(|e| self.error(&from, e))?;
+                for entry in entries
+                    .iter()
+                    .filter(|e| e.metadata().mode() == EntryMode::FILE)
+                {
+                    let inside = entry.path().strip_prefix(&prefix).unwrap_or(entry.path());
+                    self.copy(entry.path(), &format!("{to}/{inside}")).await?;
+                }
+                self.delete_all(&from).await
+            }
+        }
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        self.operator
+            .copy(from, to)
+            .await
+            .map_err(|e| self.error(from, e))
+    }
+
     /// Deletes object `path` (nothing there is not an error).
     pub async fn delete(&self, path: &str) -> Result<()> {
         let path = clean(path)?;

@@ -59,6 +59,40 @@ async fn exercise(ufs: &UnderStorage) {
     ufs.delete("raw/top.csv").await.unwrap();
     assert!(ufs.stat("raw/top.csv").await.unwrap().is_none());
     ufs.delete("raw/top.csv").await.unwrap();
+
+    // Renames: an object (replacing one), then a whole directory, into places not there yet.
+    ufs.write("raw/a.txt", Bytes::from_static(b"a"))
+        .await
+        .unwrap();
+    ufs.write("raw/b.txt", Bytes::from_static(b"old b"))
+        .await
+        .unwrap();
+    ufs.rename("raw/a.txt", "raw/b.txt").await.unwrap();
+    assert!(ufs.stat("raw/a.txt").await.unwrap().is_none());
+    assert_eq!(&ufs.read("raw/b.txt", 0, 1).await.unwrap()[..], b"a");
+    ufs.rename("raw", "moved/raw").await.unwrap();
+    // (A HEAD of the old name would tell nothing: s3s-fs answers 500 where a directory was.)
+    let root: Vec<String> = ufs
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.path)
+        .collect();
+    assert_eq!(root, ["moved"]);
+    assert_eq!(
+        ufs.read("moved/raw/2026/part-0", 0, 300_000).await.unwrap(),
+        data
+    );
+    assert_eq!(
+        ufs.stat("moved/raw/b.txt").await.unwrap().unwrap().length,
+        1
+    );
+    assert!(matches!(
+        ufs.rename("never-there", "elsewhere").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(ufs.rename("", "x").await.is_err());
 }
 
 #[tokio::test]
@@ -67,7 +101,7 @@ async fn a_local_directory_as_under_storage() {
     let uri = format!("file://{}", dir.path().display());
     let ufs = UnderStorage::open(&uri, &BTreeMap::new()).unwrap();
     exercise(&ufs).await;
-    assert!(dir.path().join("raw/2026/part-0").is_file());
+    assert!(dir.path().join("moved/raw/2026/part-0").is_file());
 
     let options = BTreeMap::from([("region".to_string(), "x".to_string())]);
     assert!(matches!(
@@ -92,7 +126,7 @@ async fn an_s3_bucket_as_under_storage() {
     );
     assert!(
         server
-            .object_path("lake", "tables/raw/2026/part-0")
+            .object_path("lake", "tables/moved/raw/2026/part-0")
             .is_file()
     );
 

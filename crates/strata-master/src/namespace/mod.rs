@@ -16,6 +16,7 @@ mod ufs_sync;
 
 pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Ttl, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
+pub use mutate::RenamePlan;
 use mutate::new_inode_attrs;
 pub use persistence::{ASYNC_THROUGH, CACHE_THROUGH, THROUGH};
 pub use query::{BlockRange, ContentSummary, FileBlocks, UfsSource};

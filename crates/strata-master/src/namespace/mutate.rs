@@ -257,7 +257,13 @@ impl Namespace {
                 "{path}: append needs a client name"
             )));
         }
-        self.check_not_persisted(id, &path, "appending to")?;
+        if self.holds_persisted(id)? {
+            return Err(Error::InvalidOperation {
+                path: path.to_string(),
+                reason: "appending to a file persisted in under storage is not supported"
+                    .to_string(),
+            });
+        }
         // A striped file grows by whole new block groups.
         let partial = file.ec_policy.is_none()
             && file
@@ -290,6 +296,32 @@ impl Namespace {
     }
 
     pub(super) fn rename(&mut self, op: &journal::Rename) -> Result<Outcome> {
+        let Some(plan) = self.check_rename(op)? else {
+            return Ok(Outcome::Done);
+        };
+        let mut replaced = Vec::new();
+        if let Some((target, blocks)) = plan.replaced {
+            self.remove_subtree(target, op.time)?;
+            replaced = blocks;
+        }
+        let id = plan.id;
+        let old_parent = self.inode(id)?.parent;
+        let old_name = self.inode(id)?.name.clone();
+        self.dir_mut(old_parent)?.children.remove(&old_name);
+        self.dir_mut(plan.dest_parent)?
+            .children
+            .insert(plan.destination.name().to_string(), id);
+        let inode = self.inode_mut(id)?;
+        inode.parent = plan.dest_parent;
+        inode.name = plan.destination.name().to_string();
+        self.inode_mut(old_parent)?.mtime = op.time;
+        self.inode_mut(plan.dest_parent)?.mtime = op.time;
+        Ok(Outcome::Renamed { replaced })
+    }
+
+    /// Checks rename `op` without changing anything: what it will move and replace, or
+    /// `None` when source and destination are the same path.
+    pub fn check_rename(&self, op: &journal::Rename) -> Result<Option<RenamePlan>> {
         let source = parse_path(&op.source)?;
         let destination = parse_path(&op.destination)?;
         if source.is_root() {
@@ -300,10 +332,18 @@ impl Namespace {
         }
         let id = self.resolve(&source)?;
         if source == destination {
-            return Ok(Outcome::Done);
+            return Ok(None);
         }
         self.check_no_mount_point_within(&source)?;
-        self.check_not_persisted(id, &source, "renaming")?;
+        let mount_path = |p: &StrataPath| self.mount_of(p).map(|m| m.path.clone());
+        if mount_path(&source) != mount_path(&destination) && self.holds_persisted(id)? {
+            return Err(Error::InvalidOperation {
+                path: source.to_string(),
+                reason: format!(
+                    "{destination} is outside the mount of this file persisted in under storage"
+                ),
+            });
+        }
         if destination.is_within(&source) {
             return Err(Error::InvalidOperation {
                 path: destination.to_string(),
@@ -311,7 +351,7 @@ impl Namespace {
             });
         }
         let existing = self.lookup(&destination)?;
-        let replaced_file = match existing {
+        let replaced = match existing {
             Some(target) if op.overwrite => {
                 let file = self.closed_file(target, &destination)?;
                 if let Some(expected) = &op.if_destination {
@@ -351,23 +391,12 @@ impl Namespace {
                 path: dest_parent_path.to_string(),
             });
         }
-        let mut replaced = Vec::new();
-        if let Some((target, blocks)) = replaced_file {
-            self.remove_subtree(target, op.time)?;
-            replaced = blocks;
-        }
-        let old_parent = self.inode(id)?.parent;
-        let old_name = self.inode(id)?.name.clone();
-        self.dir_mut(old_parent)?.children.remove(&old_name);
-        self.dir_mut(dest_parent)?
-            .children
-            .insert(destination.name().to_string(), id);
-        let inode = self.inode_mut(id)?;
-        inode.parent = dest_parent;
-        inode.name = destination.name().to_string();
-        self.inode_mut(old_parent)?.mtime = op.time;
-        self.inode_mut(dest_parent)?.mtime = op.time;
-        Ok(Outcome::Renamed { replaced })
+        Ok(Some(RenamePlan {
+            id,
+            destination,
+            dest_parent,
+            replaced,
+        }))
     }
 
     pub(super) fn set_ec_policy(&mut self, op: &journal::SetEcPolicy) -> Result<Outcome> {
@@ -783,6 +812,19 @@ pub(super) fn new_inode_attrs(owner: &str, group: &str, mode: u32, time: i64) ->
         mode: mode & 0o7777,
         time,
     }
+}
+
+/// A rename, checked: what moves where and the file it replaces.
+#[derive(Debug)]
+pub struct RenamePlan {
+    /// The inode that moves.
+    pub id: InodeId,
+    /// Its new path.
+    pub destination: StrataPath,
+    /// The directory it moves into.
+    pub dest_parent: InodeId,
+    /// The file it replaces, with that file's blocks.
+    pub replaced: Option<(InodeId, Vec<ExtendedBlock>)>,
 }
 
 fn kind_is_dir(kind: &InodeKind) -> bool {

@@ -126,28 +126,16 @@ impl Namespace {
         false
     }
 
-    /// Refuses to move or grow `id` when it is, or holds, a file persisted in under storage.
-    pub(super) fn check_not_persisted(
-        &self,
-        id: InodeId,
-        path: &StrataPath,
-        what: &str,
-    ) -> Result<()> {
+    /// Whether `id` is, or holds, a file persisted in under storage.
+    pub fn holds_persisted(&self, id: InodeId) -> Result<bool> {
         let mut stack = vec![id];
         while let Some(next) = stack.pop() {
             match &self.inode(next)?.kind {
-                InodeKind::File(f) if f.persisted.is_some() => {
-                    return Err(Error::InvalidOperation {
-                        path: path.to_string(),
-                        reason: format!(
-                            "{what} a file persisted in under storage is not supported yet"
-                        ),
-                    });
-                }
+                InodeKind::File(f) if f.persisted.is_some() => return Ok(true),
                 InodeKind::File(_) => {}
                 InodeKind::Directory(d) => stack.extend(d.children.values().copied()),
             }
         }
-        Ok(())
+        Ok(false)
     }
 }

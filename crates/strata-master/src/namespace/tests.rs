@@ -587,6 +587,53 @@ fn a_directory_of_a_million_entries_lists_page_by_page() {
 }
 
 #[test]
+fn a_persisted_file_moves_only_within_its_mount_and_never_grows() {
+    let mut log = Log::new();
+    log.apply(Op::AddMount(journal::AddMount {
+        path: "/lake".into(),
+        uri: "file:///srv/lake".into(),
+        write_type: "CACHE_THROUGH".into(),
+        time: 20,
+        ..Default::default()
+    }))
+    .unwrap();
+    log.write_file("/lake/kept", &[100]);
+    log.write_file("/lake/loose", &[10]);
+    let id = log.inode("/lake/kept");
+    log.apply(Op::SetPersisted(journal::SetPersisted {
+        inode_id: id.0,
+        length: 100,
+        modification_time: log.ns.inode(id).unwrap().mtime,
+        fingerprint: Some(journal::UfsFingerprint {
+            length: 100,
+            ..Default::default()
+        }),
+        time: 40,
+    }))
+    .unwrap();
+    let rename = |log: &mut Log, source: &str, destination: &str| {
+        log.apply(Op::Rename(journal::Rename {
+            source: source.into(),
+            destination: destination.into(),
+            time: 50,
+            ..Default::default()
+        }))
+    };
+    let out = rename(&mut log, "/lake/kept", "/kept").unwrap_err();
+    assert!(out.to_string().contains("outside the mount"), "{out}");
+    rename(&mut log, "/lake/kept", "/lake/renamed").unwrap();
+    assert!(log.ns.holds_persisted(log.inode("/lake")).unwrap());
+    // Not in under storage, a file may leave the mount.
+    rename(&mut log, "/lake/loose", "/loose").unwrap();
+    let grow = log.apply(Op::AppendFile(journal::AppendFile {
+        path: "/lake/renamed".into(),
+        client_name: "c2".into(),
+        time: 60,
+    }));
+    assert!(matches!(grow, Err(Error::InvalidOperation { .. })));
+}
+
+#[test]
 fn mounts_create_their_point_never_nest_and_survive_a_snapshot() {
     let mut log = Log::new();
     log.mkdir("/data", false).unwrap();

@@ -50,6 +50,15 @@ impl Fingerprint {
         }
     }
 
+    /// The fingerprint of an object as the under storage lists it.
+    pub fn of_object(object: &strata_ufs::UfsObject) -> Fingerprint {
+        Fingerprint {
+            length: object.length,
+            etag: object.etag.clone().unwrap_or_default(),
+            modified_ms: object.modified_ms.unwrap_or_default(),
+        }
+    }
+
     /// The fingerprint as the wire carries it back.
     pub fn from_wire(wire: &strata_proto::rpc::UfsFingerprint) -> Fingerprint {
         Fingerprint {

@@ -1,7 +1,10 @@
 //! `ClientProtocol`: the namespace and block allocation, as clients see them.
 
 use super::metadata_sync::{Use, refresh};
-use super::{MasterState, locate, locate_group, read_through_worker, reply, ufs_block, unexpected};
+use super::{
+    MasterState, locate, locate_group, read_through_worker, reply, ufs_block, ufs_rename,
+    unexpected,
+};
 use crate::blocks::cached_share;
 use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
@@ -404,7 +407,7 @@ impl ClientProtocol for ClientService {
         let result = async {
             let source = path(&req.source)?;
             let destination = path(&req.destination)?;
-            self.simple_change(Op::Rename(journal::Rename {
+            let op = journal::Rename {
                 source: source.to_string(),
                 destination: destination.to_string(),
                 time: now_millis(),
@@ -413,8 +416,14 @@ impl ClientProtocol for ClientService {
                     modification_time: v.modification_time,
                     length: v.length,
                 }),
-            }))
-            .await
+            };
+            self.state.check_writable()?;
+            let moved = ufs_rename::rename_in_under_storage(&self.state, &op).await?;
+            let renamed = self.simple_change(Op::Rename(op)).await?;
+            if let Some(moved) = moved {
+                ufs_rename::refresh_fingerprints(&self.state, moved).await;
+            }
+            Ok(renamed)
         }
         .await;
         reply(result)

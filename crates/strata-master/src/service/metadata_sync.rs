@@ -3,7 +3,7 @@
 //! sync is forced), and the listing is journaled like any other change.
 
 use super::{MasterState, unexpected};
-use crate::namespace::{Mount, Outcome, SyncChanges};
+use crate::namespace::{Fingerprint, Mount, Outcome, SyncChanges};
 use std::time::Instant;
 use strata_core::{Error, Result, StrataPath, now_millis};
 use strata_proto::journal::{self, entry::Op};
@@ -123,11 +123,7 @@ async fn list_one(state: &MasterState, mount: &Mount, dir: &StrataPath) -> Resul
         .map(|o| journal::UfsEntry {
             name: o.path.rsplit('/').next().unwrap_or_default().to_string(),
             directory: o.is_dir,
-            fingerprint: Some(journal::UfsFingerprint {
-                length: o.length,
-                etag: o.etag.unwrap_or_default(),
-                modified_ms: o.modified_ms.unwrap_or_default(),
-            }),
+            fingerprint: Some(Fingerprint::of_object(&o).record()),
         })
         .collect();
     let op = Op::SyncDirectory(journal::SyncDirectory {

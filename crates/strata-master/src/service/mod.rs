@@ -7,6 +7,7 @@ mod mounts;
 mod persist;
 mod recovery;
 mod ttl;
+mod ufs_rename;
 mod worker;
 mod writing;
 

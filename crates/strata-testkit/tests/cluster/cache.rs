@@ -333,9 +333,7 @@ async fn write_types_decide_when_files_reach_s3() {
     .await;
     assert!(object(&s3, "later.bin").unwrap() == data);
 
-    // A persisted file is deleted from S3 with it; renaming one is refused (for now).
-    let refused = fs.rename("/lake/later.bin", "/lake/moved.bin").await;
-    assert!(refused.unwrap_err().to_string().contains("not supported"));
+    // A persisted file is deleted from S3 with it.
     assert!(fs.delete("/lake/later.bin", false).await.unwrap());
     assert!(object(&s3, "later.bin").is_none());
     // Nested directories are written as key prefixes and listed back after a sync.
@@ -762,4 +760,75 @@ fn with_parents() -> CreateOptions {
         create_parents: true,
         ..Default::default()
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renames_beneath_a_mount_move_the_objects_in_s3_and_keep_what_is_cached() {
+    let s3 = S3Server::start(&["lake"]).await.unwrap();
+    let top = pattern(120, (3 * MIB / 2) as usize);
+    let inner = pattern(121, 1000);
+    put_object(&s3, "top.bin", &top);
+    put_object(&s3, "dir/a.bin", &inner);
+    put_object(&s3, "dir/sub/b.txt", b"deep");
+    let cluster = MiniCluster::start(fast_config(), &["/r1"]).await.unwrap();
+    let fs = cluster.client().await;
+    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    assert!(
+        fs.read_range("/lake/top.bin", 0, top.len() as u64)
+            .await
+            .unwrap()
+            == top
+    );
+    wait_until("top.bin is cached", Duration::from_secs(20), || {
+        let fs = fs.clone();
+        async move { cached_per_block(&fs, "/lake/top.bin").await == [1, 1] }
+    })
+    .await;
+
+    // A file: the object moves, and its cached blocks stay good through a sync.
+    fs.rename("/lake/top.bin", "/lake/renamed.bin")
+        .await
+        .unwrap();
+    assert!(object(&s3, "top.bin").is_none());
+    assert!(object(&s3, "renamed.bin").unwrap() == top);
+    fs.sync_metadata("/lake").await.unwrap();
+    assert_eq!(names(&fs, "/lake").await, ["dir", "renamed.bin"]);
+    assert_eq!(cached_per_block(&fs, "/lake/renamed.bin").await, [1, 1]);
+    let before = s3.requests();
+    assert!(
+        fs.read_range("/lake/renamed.bin", 0, top.len() as u64)
+            .await
+            .unwrap()
+            == top
+    );
+    assert_eq!(s3.requests(), before, "read from the cache, not from S3");
+
+    // A directory, with objects beneath it that were never listed.
+    fs.rename("/lake/dir", "/lake/dir2").await.unwrap();
+    assert!(object(&s3, "dir/a.bin").is_none());
+    assert!(object(&s3, "dir2/a.bin").unwrap() == inner);
+    assert_eq!(object(&s3, "dir2/sub/b.txt").unwrap(), b"deep");
+    assert!(fs.read_range("/lake/dir2/a.bin", 0, 1000).await.unwrap() == inner);
+    assert_eq!(
+        fs.read_range("/lake/dir2/sub/b.txt", 0, 4).await.unwrap(),
+        b"deep"
+    );
+
+    // What cannot be done is refused before anything moves.
+    let out = fs
+        .rename("/lake/renamed.bin", "/outside.bin")
+        .await
+        .unwrap_err();
+    assert!(out.to_string().contains("outside the mount"), "{out}");
+    put_object(&s3, "ghost.bin", b"not listed yet");
+    let onto = fs
+        .rename("/lake/renamed.bin", "/lake/ghost.bin")
+        .await
+        .unwrap_err();
+    assert!(onto.to_string().contains("under storage"), "{onto}");
+    assert_eq!(object(&s3, "ghost.bin").unwrap(), b"not listed yet");
+    let grow = fs.append("/lake/renamed.bin").await.unwrap_err();
+    assert!(grow.to_string().contains("not supported"), "{grow}");
+    assert!(object(&s3, "renamed.bin").unwrap() == top);
+    cluster.shutdown().await;
 }
