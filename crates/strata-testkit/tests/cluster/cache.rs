@@ -632,21 +632,32 @@ async fn a_block_cached_again_right_after_its_invalidation_stays_known() {
     cluster.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
+/// `count` objects `obj-N` of 1 MiB (patterns from `seed`) in S3, mounted at /lake over one
+/// worker with room for four 1 MiB blocks and no tier pass: only a new block that finds no
+/// room can make some.
+async fn four_block_cache_over_s3(
+    count: u64,
+    seed: u64,
+) -> (S3Server, MiniCluster, FileSystem, Vec<Vec<u8>>) {
     let s3 = S3Server::start(&["lake"]).await.unwrap();
-    let objects: Vec<Vec<u8>> = (0..6).map(|i| pattern(80 + i, MIB as usize)).collect();
+    let objects: Vec<Vec<u8>> = (0..count)
+        .map(|i| pattern(seed + i, MIB as usize))
+        .collect();
     for (i, data) in objects.iter().enumerate() {
         put_object(&s3, &format!("obj-{i}"), data);
     }
     let mut config = fast_config();
-    // Room for four 1 MiB blocks, and no tier pass during the test: only a block read through
-    // that finds no room can make some.
     config.worker.tiers = memory_tier(4 * MIB);
     config.worker.tiering.interval = Duration::from_secs(3600);
     let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
     let fs = cluster.client().await;
     fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    (s3, cluster, fs, objects)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
+    let (_s3, cluster, fs, objects) = four_block_cache_over_s3(6, 80).await;
 
     // Every object read is cached, the least recently used ones making way.
     for (i, data) in objects.iter().enumerate() {
@@ -676,18 +687,7 @@ async fn a_full_cache_makes_room_at_once_for_blocks_read_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_file_finds_room_in_a_cache_full_of_dropped_copies_but_never_of_pinned_ones() {
-    let s3 = S3Server::start(&["lake"]).await.unwrap();
-    let objects: Vec<Vec<u8>> = (0..4).map(|i| pattern(90 + i, MIB as usize)).collect();
-    for (i, data) in objects.iter().enumerate() {
-        put_object(&s3, &format!("obj-{i}"), data);
-    }
-    let mut config = fast_config();
-    // Room for four 1 MiB blocks and no tier pass: the four objects fill the worker.
-    config.worker.tiers = memory_tier(4 * MIB);
-    config.worker.tiering.interval = Duration::from_secs(3600);
-    let cluster = MiniCluster::start(config, &["/r1"]).await.unwrap();
-    let fs = cluster.client().await;
-    fs.mount("/lake", "s3://lake", s3_mount(&s3)).await.unwrap();
+    let (_s3, cluster, fs, objects) = four_block_cache_over_s3(4, 90).await;
     for (i, data) in objects.iter().enumerate() {
         let path = format!("/lake/obj-{i}");
         assert!(fs.read_range(&path, 0, MIB).await.unwrap() == *data);
