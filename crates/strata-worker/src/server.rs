@@ -36,7 +36,7 @@ impl Worker {
         for tier in &tiers {
             for dir in &tier.dirs {
                 tracing::info!(medium = %tier.medium, dir = %dir.path.display(),
-                    capacity = %dir.capacity, "storage tier directory");
+                    capacity = dir.capacity.bytes(), "storage tier directory");
             }
         }
         let sync = config.sync_on_close;

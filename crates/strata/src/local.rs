@@ -1,5 +1,6 @@
 //! `strata local`: a whole cluster in one process, for one machine.
 
+use crate::output::size;
 use crate::roles::shutdown_signal;
 use crate::settings::Settings;
 use std::path::PathBuf;
@@ -85,7 +86,7 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     outln!("  master    {master_address}");
     for w in &workers {
         let tiers: Vec<String> = (w.context().store.storage().tiers.iter())
-            .map(|t| format!("{} {}", t.medium, ByteSize(t.capacity)))
+            .map(|t| format!("{} {}", t.medium, size(t.capacity, true)))
             .collect();
         outln!(
             "  worker    {}  rack {}  {}  ({})",
