@@ -8,6 +8,7 @@ mod lease;
 pub mod master;
 mod reader;
 mod writer;
+mod xattrs;
 
 pub use cache::MountOptions;
 pub use filesystem::{CreateOptions, FileChecksum, FileSystem, Lister, is_directory};
@@ -16,3 +17,4 @@ pub use strata_proto::rpc::{
     FileStatus, FsckFile, FsckSummary, ReportResponse, SafeModeAction, WorkerReport,
 };
 pub use writer::FileWriter;
+pub use xattrs::XAttrSetFlag;

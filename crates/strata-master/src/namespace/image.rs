@@ -42,6 +42,9 @@ impl Namespace {
                 creation_time: inode.ctime,
                 ttl_ms: inode.ttl.map_or(0, |t| t.ms),
                 ttl_action: inode.ttl.map(|t| t.action.to_string()).unwrap_or_default(),
+                xattrs: (inode.xattrs.iter())
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
                 ..Default::default()
             };
             match &inode.kind {
@@ -204,6 +207,7 @@ impl Namespace {
                     ctime: record.creation_time,
                     ttl,
                     pinned: record.pinned,
+                    xattrs: record.xattrs.into_iter().collect(),
                     kind,
                 },
             );

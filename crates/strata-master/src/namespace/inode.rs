@@ -137,6 +137,8 @@ pub struct Inode {
     /// Pinned: cached blocks of this file (or of files beneath this directory) are never
     /// dropped to make room.
     pub pinned: bool,
+    /// Extended attributes, by name (with its namespace prefix, e.g. `user.s3.etag`).
+    pub xattrs: BTreeMap<String, Vec<u8>>,
     /// Directory or file.
     pub kind: InodeKind,
 }

@@ -13,6 +13,7 @@ mod persistence;
 mod query;
 mod ttl;
 mod ufs_sync;
+mod xattrs;
 
 pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Ttl, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
@@ -138,6 +139,7 @@ impl Namespace {
             ctime: 0,
             ttl: None,
             pinned: false,
+            xattrs: BTreeMap::new(),
             kind: InodeKind::Directory(Directory::default()),
         };
         Namespace {
@@ -190,6 +192,7 @@ impl Namespace {
             Op::SetPersisted(s) => self.set_persisted(s),
             Op::SetPinned(s) => self.set_pinned(s),
             Op::SetTtl(s) => self.set_ttl(s),
+            Op::SetXAttr(s) => self.set_xattr(s),
         }
     }
 

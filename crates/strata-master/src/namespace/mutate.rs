@@ -682,6 +682,7 @@ impl Namespace {
             ctime: attrs.time,
             ttl: None,
             pinned: false,
+            xattrs: Default::default(),
             kind,
         };
         self.inodes.insert(id, inode);

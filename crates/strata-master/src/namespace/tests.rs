@@ -826,3 +826,58 @@ fn ttls_count_from_creation_expire_once_and_survive_a_snapshot() {
     }
     assert_eq!(replayed, log.ns);
 }
+
+#[test]
+fn xattrs_keep_hdfs_rules_and_survive_a_snapshot() {
+    let mut log = Log::new();
+    log.write_file("/f", &[10]);
+    let set = |log: &mut Log, name: &str, value: &[u8], create: bool, replace: bool| {
+        log.apply(Op::SetXAttr(journal::SetXAttr {
+            path: "/f".into(),
+            name: name.into(),
+            value: value.to_vec(),
+            create,
+            replace,
+            remove: false,
+        }))
+    };
+    set(&mut log, "user.a", b"1", true, false).unwrap();
+    assert!(matches!(
+        set(&mut log, "user.a", b"2", true, false),
+        Err(Error::AlreadyExists { .. })
+    ));
+    set(&mut log, "user.a", b"2", false, true).unwrap();
+    assert!(matches!(
+        set(&mut log, "user.b", b"2", false, true),
+        Err(Error::NotFound { .. })
+    ));
+    for bad in ["a", "user.", "system.x", "USER.x"] {
+        assert!(matches!(
+            set(&mut log, bad, b"v", false, false),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    assert!(set(&mut log, "user.big", &vec![0; 16 * 1024], false, false).is_err());
+    for i in 0..31 {
+        set(&mut log, &format!("trusted.n{i}"), b"", false, false).unwrap();
+    }
+    assert!(matches!(
+        set(&mut log, "user.33rd", b"", false, false),
+        Err(Error::InvalidOperation { .. })
+    ));
+    set(&mut log, "user.a", b"3", false, false).unwrap();
+    let remove = log.apply(Op::SetXAttr(journal::SetXAttr {
+        path: "/f".into(),
+        name: "user.none".into(),
+        remove: true,
+        ..Default::default()
+    }));
+    assert!(matches!(remove, Err(Error::NotFound { .. })));
+    let path = StrataPath::parse("/f").unwrap();
+    let xattrs = log.ns.xattrs(&path).unwrap();
+    assert_eq!((xattrs.len(), xattrs["user.a"].as_slice()), (32, &b"3"[..]));
+
+    let header = log.ns.image_header();
+    let restored = Namespace::from_image(&header, log.ns.image_records()).unwrap();
+    assert_eq!(restored, log.ns);
+}

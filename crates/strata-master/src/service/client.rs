@@ -567,4 +567,39 @@ impl ClientProtocol for ClientService {
     async fn set_ttl(&self, request: Request<SetTtlRequest>) -> RpcResult<Empty> {
         reply(self.set_ttl(request.into_inner()).await)
     }
+
+    async fn set_x_attr(&self, request: Request<SetXAttrRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            self.simple_change(Op::SetXAttr(journal::SetXAttr {
+                path: p.to_string(),
+                name: req.name,
+                value: req.value,
+                remove: req.remove,
+                create: req.create,
+                replace: req.replace,
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn get_x_attrs(
+        &self,
+        request: Request<GetXAttrsRequest>,
+    ) -> RpcResult<GetXAttrsResponse> {
+        let req = request.into_inner();
+        let result = async {
+            let p = path(&req.path)?;
+            refresh(&self.state, &p, Use::Entry).await?;
+            let xattrs = self.state.namespace.read().xattrs(&p)?;
+            Ok(GetXAttrsResponse {
+                xattrs: xattrs.into_iter().collect(),
+            })
+        }
+        .await;
+        reply(result)
+    }
 }

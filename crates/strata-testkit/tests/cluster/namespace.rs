@@ -1,7 +1,7 @@
 //! The namespace as a client sees it: every kind of bad request gets a clear, typed error that
 //! names the path; attributes are recorded; listings page; changes survive a master restart.
 
-use strata_client::{CreateOptions, FileSystem, SafeModeAction};
+use strata_client::{CreateOptions, FileSystem, SafeModeAction, XAttrSetFlag};
 use strata_core::Error;
 use strata_testkit::{MiniCluster, fast_config, pattern};
 
@@ -136,6 +136,25 @@ async fn attributes_listings_and_renames_are_recorded_and_durable() {
     fs.set_permission("/f", 0o600).await.unwrap();
     fs.set_owner("/f", "alice", "analysts").await.unwrap();
     fs.set_times("/f", 1_000_000, 2_000_000).await.unwrap();
+    fs.set_xattr("/f", "user.etag", b"abc", XAttrSetFlag::Create)
+        .await
+        .unwrap();
+    fs.set_xattr("/f", "user.gone", b"x", XAttrSetFlag::CreateOrReplace)
+        .await
+        .unwrap();
+    fs.remove_xattr("/f", "user.gone").await.unwrap();
+    let again = fs
+        .set_xattr("/f", "user.etag", b"d", XAttrSetFlag::Create)
+        .await;
+    assert!(
+        matches!(again, Err(Error::AlreadyExists { .. })),
+        "{again:?}"
+    );
+    let unnamed = fs.set_xattr("/f", "etag", b"d", XAttrSetFlag::Create).await;
+    assert!(
+        matches!(unnamed, Err(Error::InvalidArgument(_))),
+        "{unnamed:?}"
+    );
     fs.mkdirs("/moved/into", true).await.unwrap();
     fs.rename("/f", "/moved/into/g").await.unwrap();
     fs.rename("/big", "/moved/big").await.unwrap();
@@ -156,6 +175,10 @@ async fn attributes_listings_and_renames_are_recorded_and_durable() {
     assert_eq!(
         (s.modification_time, s.access_time, s.replication),
         (1_000_000, 2_000_000, 2)
+    );
+    assert_eq!(
+        fs.xattrs("/moved/into/g").await.unwrap(),
+        [("user.etag".to_string(), b"abc".to_vec())].into()
     );
     assert_eq!(fs.list("/moved/big").collect().await.unwrap().len(), 350);
     assert!(
