@@ -1,0 +1,5 @@
+//! The faces Strata shows the ecosystem's tools, each on top of `strata-client`: S3 (so boto3,
+//! the aws CLI and every S3 library work unchanged) and, next, WebHDFS (so Hadoop's shell,
+//! Spark and Python's HDFS clients do).
+
+pub mod s3_names;
