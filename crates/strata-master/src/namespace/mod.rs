@@ -11,16 +11,17 @@ mod mounts;
 mod mutate;
 mod persistence;
 mod query;
+mod rename;
 mod ttl;
 mod ufs_sync;
 mod xattrs;
 
 pub use inode::{BlockRecord, Directory, FileInode, Fingerprint, Inode, InodeKind, Ttl, UfsCopy};
 pub use mounts::{Mount, WRITE_TYPES};
-pub use mutate::RenamePlan;
 use mutate::new_inode_attrs;
 pub use persistence::{ASYNC_THROUGH, CACHE_THROUGH, THROUGH};
 pub use query::{BlockRange, ContentSummary, FileBlocks, UfsSource};
+pub use rename::RenamePlan;
 pub use ttl::Expired;
 pub use ufs_sync::SyncChanges;
 

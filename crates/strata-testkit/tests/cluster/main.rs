@@ -3,6 +3,7 @@
 //! storage tiers.
 
 mod cache;
+mod cache_pressure;
 mod erasure;
 mod healing;
 mod namespace;
