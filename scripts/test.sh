@@ -4,14 +4,17 @@
 #
 # It first installs what the tests need from Debian's packages: the tools that build Intel's
 # ISA-L erasure coding library from the source vendored in the erasure-isa-l-sys crate
-# (autoconf, automake, libtool, nasm) and libclang for its bindings. The suite runs with the
-# `isal` feature, so both erasure coding engines are built and checked against each other.
+# (autoconf, automake, libtool, nasm) and libclang for its bindings, and Python. The suite runs
+# with the `isal` feature, so both erasure coding engines are built and checked against each
+# other. The real clients the gateway tests drive (boto3, the aws CLI) come from PyPI into a
+# virtual environment kept in target/test-clients, put first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== packages"
 missing=()
-for package in autoconf automake libtool nasm libclang-dev pkg-config make gcc; do
+for package in autoconf automake libtool nasm libclang-dev pkg-config make gcc \
+  python3 python3-venv; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -23,6 +26,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+echo "== test clients"
+clients=target/test-clients
+if [ ! -x "$clients/bin/pip" ]; then
+  rm -rf "$clients"
+  /usr/bin/python3 -m venv "$clients"
+fi
+"$clients/bin/pip" install --quiet --disable-pip-version-check boto3==1.43.11 awscli==1.45.11
+export PATH="$PWD/$clients/bin:$PATH"
 
 echo "== formatting"
 cargo fmt --all -- --check

@@ -255,9 +255,20 @@ impl FileSystem {
 
     /// The status of `path`, or `None`.
     pub async fn try_stat(&self, path: &str) -> Result<Option<FileStatus>> {
+        self.try_stat_with_xattrs(path, &[]).await
+    }
+
+    /// The status of `path` carrying those of the extended attributes `xattrs` it has, or
+    /// `None`.
+    pub async fn try_stat_with_xattrs(
+        &self,
+        path: &str,
+        xattrs: &[String],
+    ) -> Result<Option<FileStatus>> {
         let path = parse(path)?;
         let request = GetFileInfoRequest {
             path: path.to_string(),
+            xattrs: xattrs.to_vec(),
         };
         Ok(call!(self.inner.master, client, get_file_info(request))?.status)
     }
@@ -269,11 +280,25 @@ impl FileSystem {
         start_after: &str,
         limit: u32,
     ) -> Result<(Vec<FileStatus>, bool)> {
+        self.list_page_with_xattrs(path, start_after, limit, &[])
+            .await
+    }
+
+    /// One page of a listing whose entries carry those of the extended attributes `xattrs`
+    /// they have.
+    pub async fn list_page_with_xattrs(
+        &self,
+        path: &str,
+        start_after: &str,
+        limit: u32,
+        xattrs: &[String],
+    ) -> Result<(Vec<FileStatus>, bool)> {
         let path = parse(path)?;
         let request = ListStatusRequest {
             path: path.to_string(),
             start_after: start_after.to_string(),
             limit,
+            xattrs: xattrs.to_vec(),
         };
         let response = call!(self.inner.master, client, list_status(request))?;
         Ok((response.entries, response.has_more))
@@ -281,9 +306,16 @@ impl FileSystem {
 
     /// A listing read page by page.
     pub fn list(&self, path: &str) -> Lister {
+        self.list_with_xattrs(path, &[])
+    }
+
+    /// A listing read page by page, its entries carrying those of the extended attributes
+    /// `xattrs` they have.
+    pub fn list_with_xattrs(&self, path: &str, xattrs: &[String]) -> Lister {
         Lister {
             fs: self.clone(),
             path: path.to_string(),
+            xattrs: xattrs.to_vec(),
             after: String::new(),
             done: false,
         }
@@ -662,6 +694,7 @@ impl FileSystem {
 pub struct Lister {
     fs: FileSystem,
     path: String,
+    xattrs: Vec<String>,
     after: String,
     done: bool,
 }
@@ -672,7 +705,9 @@ impl Lister {
         if self.done {
             return Ok(None);
         }
-        let (entries, more) = self.fs.list_page(&self.path, &self.after, 0).await?;
+        let (entries, more) = (self.fs)
+            .list_page_with_xattrs(&self.path, &self.after, 0, &self.xattrs)
+            .await?;
         self.done = !more;
         if let Some(last) = entries.last() {
             self.after = last.path.rsplit('/').next().unwrap_or_default().to_string();

@@ -1,4 +1,5 @@
-//! Configuration: one TOML file with `[master]`, `[worker]` and `[client]` sections.
+//! Configuration: one TOML file with `[master]`, `[worker]`, `[client]` and `[gateway]`
+//! sections.
 //!
 //! Every key has a default, so an empty file (or none) is a working single-machine setup.
 //! Durations are written like `3s`, `500ms`, `10m`; sizes like `128MiB`.
@@ -23,6 +24,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// Settings of clients (CLI, benchmarks, gateways).
     pub client: ClientConfig,
+    /// Settings of the S3 and WebHDFS faces.
+    pub gateway: GatewayConfig,
 }
 
 impl Config {
@@ -243,6 +246,49 @@ impl ClientConfig {
     }
 }
 
+/// The S3 endpoint's address when nothing else is said (the port Ozone's S3 gateway uses).
+pub const DEFAULT_S3_ADDRESS: &str = "127.0.0.1:9878";
+
+/// Settings of the gateway: the S3 endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address of the S3 endpoint.
+    pub s3_listen: String,
+    /// The key pairs that may sign S3 requests (AWS Signature Version 4 or 2).
+    pub s3_keys: Vec<S3Key>,
+    /// Serve unsigned S3 requests too (as the gateway's user); off unless said.
+    pub s3_anonymous: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            s3_listen: DEFAULT_S3_ADDRESS.to_string(),
+            s3_keys: Vec::new(),
+            s3_anonymous: false,
+        }
+    }
+}
+
+/// One S3 key pair.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Key {
+    /// The public half, sent with every request.
+    pub access_key: String,
+    /// The secret half, which signs requests.
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for S3Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Key")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Serde adapter writing durations as `3s`, `250ms`, `10m`.
 pub mod duration_text {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -283,6 +329,23 @@ mod tests {
         assert_eq!(c.worker.rack, "/r2");
         let again = Config::parse(&c.to_toml()).unwrap();
         assert_eq!(again.master.heartbeat_interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn s3_keys_come_from_the_gateway_section_and_never_print_their_secret() {
+        let c = Config::default();
+        assert_eq!(c.gateway.s3_listen, DEFAULT_S3_ADDRESS);
+        assert!(c.gateway.s3_keys.is_empty() && !c.gateway.s3_anonymous);
+        let text = "[gateway]\ns3_listen = \"0.0.0.0:9000\"\n\
+                    s3_keys = [{ access_key = \"ak\", secret_key = \"sk\" }]\n";
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.gateway.s3_listen, "0.0.0.0:9000");
+        assert_eq!(c.gateway.s3_keys[0].secret_key, "sk");
+        assert!(!format!("{:?}", c.gateway).contains("sk"));
+        assert_eq!(
+            Config::parse(&c.to_toml()).unwrap().gateway.s3_keys,
+            c.gateway.s3_keys
+        );
     }
 
     #[test]

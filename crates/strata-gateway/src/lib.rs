@@ -2,4 +2,8 @@
 //! the aws CLI and every S3 library work unchanged) and, next, WebHDFS (so Hadoop's shell,
 //! Spark and Python's HDFS clients do).
 
+pub mod s3;
 pub mod s3_names;
+pub mod server;
+
+pub use server::S3Endpoint;

@@ -1,11 +1,12 @@
 //! `strata local`: a whole cluster in one process, for one machine.
 
 use crate::output::size;
-use crate::roles::shutdown_signal;
+use crate::roles::{shutdown_signal, start_s3};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata_core::ByteSize;
+use strata_core::config::S3Key;
 use strata_master::Master;
 use strata_worker::Worker;
 use strata_worker::tier_layout::default_memory_size;
@@ -26,7 +27,13 @@ pub struct LocalArgs {
     /// default); 0 turns it off [default: a quarter of that tmpfs, shared by the workers].
     #[arg(long, value_name = "SIZE")]
     memory: Option<ByteSize>,
+    /// Address of the S3 endpoint [default: 127.0.0.1:9878].
+    #[arg(long, value_name = "HOST:PORT")]
+    s3_listen: Option<String>,
 }
+
+/// The key pair `strata local` accepts on S3 when the configuration names none.
+pub const LOCAL_S3_KEY: (&str, &str) = ("strata", "strata-local-secret");
 
 /// Runs the embedded cluster until Ctrl-C.
 pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode> {
@@ -79,6 +86,28 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         };
         workers.push(worker);
     }
+    let mut gateway = settings.config.gateway.clone();
+    if let Some(listen) = args.s3_listen {
+        gateway.s3_listen = listen;
+    }
+    if gateway.s3_keys.is_empty() && !gateway.s3_anonymous {
+        gateway.s3_keys.push(S3Key {
+            access_key: LOCAL_S3_KEY.0.to_string(),
+            secret_key: LOCAL_S3_KEY.1.to_string(),
+        });
+    }
+    let mut client = settings.config.client.clone();
+    client.master = master_address.clone();
+    let s3 = match start_s3(&gateway, client).await {
+        Ok(s3) => s3,
+        Err(e) => {
+            for w in workers {
+                Worker::shutdown(w).await;
+            }
+            master.shutdown().await;
+            return Err(e);
+        }
+    };
     outln!(
         "Strata local cluster is up (data in {})",
         args.data_dir.display()
@@ -96,6 +125,12 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
             w.address().id
         );
     }
+    let key = gateway.s3_keys.first().map(|k| k.access_key.as_str());
+    outln!(
+        "  s3        {}  (access key {})",
+        s3.url(),
+        key.unwrap_or("none: unsigned requests")
+    );
     let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
         String::new()
     } else {
@@ -109,10 +144,24 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     outln!("  strata fs{flag} cat /demo/hosts");
     outln!("  strata admin{flag} report");
     outln!("  strata admin{flag} fsck /");
+    if gateway
+        .s3_keys
+        .first()
+        .map(|k| (k.access_key.as_str(), k.secret_key.as_str()))
+        == Some(LOCAL_S3_KEY)
+    {
+        outln!(
+            "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls s3://demo/",
+            LOCAL_S3_KEY.0,
+            LOCAL_S3_KEY.1,
+            s3.url()
+        );
+    }
     outln!();
     outln!("Press Ctrl-C to stop.");
     shutdown_signal().await;
     eprintln!("stopping the local cluster");
+    drop(s3);
     for w in workers {
         w.shutdown().await;
     }

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about, long_about = None)]
 struct Cli {
-    /// Configuration file (TOML with [master], [worker], [client] sections).
+    /// Configuration file (TOML with [master], [worker], [client], [gateway] sections).
     #[arg(long, global = true, env = "STRATA_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// The master's RPC address for client commands.
@@ -37,6 +37,8 @@ enum Command {
     Master(roles::MasterArgs),
     /// Run a block server.
     Worker(roles::WorkerArgs),
+    /// Run the S3 endpoint over a cluster.
+    Gateway(roles::GatewayArgs),
     /// File system commands (ls, put, get, cat, rm, ...).
     Fs(fs::FsArgs),
     /// Cluster administration (report, fsck, decommission, safemode).
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let server = matches!(
         cli.command,
-        Command::Local(_) | Command::Master(_) | Command::Worker(_)
+        Command::Local(_) | Command::Master(_) | Command::Worker(_) | Command::Gateway(_)
     );
     init_logging(server);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -85,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Local(args) => local::run(settings, args).await,
         Command::Master(args) => roles::run_master(settings, args).await,
         Command::Worker(args) => roles::run_worker(settings, args).await,
+        Command::Gateway(args) => roles::run_gateway(settings, args).await,
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
         Command::Ec(args) => ec::run(settings, args).await,

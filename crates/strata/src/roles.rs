@@ -1,10 +1,14 @@
-//! `strata master` and `strata worker`: one role per process, for clusters across hosts.
+//! `strata master`, `strata worker` and `strata gateway`: one role per process, for clusters
+//! across hosts.
 
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_client::FileSystem;
 use strata_core::ByteSize;
+use strata_core::config::{ClientConfig, GatewayConfig};
 use strata_core::tier::{self, Medium, TierDir};
+use strata_gateway::S3Endpoint;
 use strata_master::Master;
 use strata_worker::Worker;
 
@@ -46,6 +50,14 @@ pub struct WorkerArgs {
     /// Host name registered with the master when listening on a wildcard address.
     #[arg(long, value_name = "HOST")]
     advertise_host: Option<String>,
+}
+
+/// Options of `strata gateway` (the master is given with the global `--master`).
+#[derive(Debug, clap::Args)]
+pub struct GatewayArgs {
+    /// Address of the S3 endpoint [default: 127.0.0.1:9878].
+    #[arg(long, value_name = "HOST:PORT")]
+    s3_listen: Option<String>,
 }
 
 /// Waits for Ctrl-C or SIGTERM.
@@ -125,5 +137,35 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
     shutdown_signal().await;
     eprintln!("stopping the worker");
     worker.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the master `client` names and serves S3 over it as `gateway` says.
+pub async fn start_s3(gateway: &GatewayConfig, client: ClientConfig) -> anyhow::Result<S3Endpoint> {
+    let fs = FileSystem::connect(client).await?;
+    Ok(S3Endpoint::start(gateway, fs).await?)
+}
+
+/// Runs the S3 gateway until Ctrl-C or SIGTERM.
+pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    let mut gateway = settings.config.gateway;
+    if let Some(listen) = args.s3_listen {
+        gateway.s3_listen = listen;
+    }
+    let master = settings.config.client.master.clone();
+    let s3 = start_s3(&gateway, settings.config.client).await?;
+    outln!(
+        "Strata gateway: S3 at {} (master {master}, {} key(s){})",
+        s3.url(),
+        gateway.s3_keys.len(),
+        if gateway.s3_anonymous {
+            ", unsigned requests allowed"
+        } else {
+            ""
+        }
+    );
+    shutdown_signal().await;
+    eprintln!("stopping the gateway");
+    drop(s3);
     Ok(ExitCode::SUCCESS)
 }

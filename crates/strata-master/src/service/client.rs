@@ -260,11 +260,27 @@ fn policy_info(policy: &EcPolicy, built_in: bool) -> EcPolicyInfo {
 fn list_page(
     ns: &Namespace,
     p: &StrataPath,
-    start_after: &str,
+    req: &ListStatusRequest,
     limit: usize,
 ) -> Result<ListStatusResponse> {
-    let (entries, has_more) = ns.list(p, start_after, limit)?;
+    let (mut entries, has_more) = ns.list(p, &req.start_after, limit)?;
+    for entry in &mut entries {
+        attach_xattrs(ns, entry, &req.xattrs)?;
+    }
     Ok(ListStatusResponse { entries, has_more })
+}
+
+/// Copies the named extended attributes of `status`'s inode, those it has, into `status`.
+fn attach_xattrs(ns: &Namespace, status: &mut FileStatus, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let xattrs = &ns.inode(strata_core::InodeId(status.inode_id))?.xattrs;
+    status.xattrs = names
+        .iter()
+        .filter_map(|name| Some((name.clone(), xattrs.get(name)?.clone())))
+        .collect();
+    Ok(())
 }
 
 #[tonic::async_trait]
@@ -355,6 +371,7 @@ impl ClientProtocol for ClientService {
             let ns = self.state.namespace.read();
             let mut status = ns.file_info(&p)?;
             if let Some(status) = status.as_mut() {
+                attach_xattrs(&ns, status, &req.xattrs)?;
                 let inode = ns.inode(strata_core::InodeId(status.inode_id))?;
                 if let Some(file) = inode.file() {
                     let cluster = self.state.cluster.lock();
@@ -396,7 +413,7 @@ impl ClientProtocol for ClientService {
                 refresh(&self.state, &p, Use::Listing).await?;
             }
             let ns = self.state.namespace.read();
-            list_page(&ns, &p, &req.start_after, limit)
+            list_page(&ns, &p, &req, limit)
         }
         .await;
         reply(result)

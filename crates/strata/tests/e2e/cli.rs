@@ -8,9 +8,9 @@ use std::time::Duration;
 use strata_testkit::{pattern, wait_until};
 
 /// Starts `strata local` with `workers` workers in `dir` and returns it with the master
-/// address it printed. The workers' default MEM tiers go to `dir`'s sibling `shm`, not to
-/// the machine's /dev/shm.
-fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String) {
+/// address and the S3 URL it printed. The workers' default MEM tiers go to `dir`'s sibling
+/// `shm`, not to the machine's /dev/shm; S3 listens on a free port.
+pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String, String) {
     let parent = dir.parent().unwrap();
     let config = parent.join("strata-local.toml");
     let memory_dir = parent.join("shm");
@@ -32,6 +32,8 @@ fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String) {
             &workers.to_string(),
             "--listen",
             "127.0.0.1:0",
+            "--s3-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)
@@ -40,23 +42,27 @@ fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let master = loop {
+    let mut master = String::new();
+    let s3 = loop {
         let line = lines.next().expect("strata local exited early").unwrap();
-        if let Some(address) = line.trim().strip_prefix("master") {
-            break address.trim().to_string();
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("master"), Some(address)) => master = address.to_string(),
+            (Some("s3"), Some(url)) => break url.to_string(),
+            _ => {}
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, master)
+    (child, master, s3)
 }
 
-fn interrupt(child: &mut Child) -> i32 {
+pub(crate) fn interrupt(child: &mut Child) -> i32 {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-INT", &pid]).status();
     child.wait().unwrap().code().unwrap_or(-1)
 }
 
-async fn wait_ready(master: &str) {
+pub(crate) async fn wait_ready(master: &str) {
     let master = master.to_string();
     wait_until(
         "strata local is out of safe mode",
@@ -80,7 +86,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     std::fs::write(&local_file, &data).unwrap();
     let input = local_file.to_str().unwrap();
 
-    let (mut local, master) = start_local(&dir.path().join("data"), 3);
+    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/demo/sub"]).0, 0);
@@ -177,7 +183,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         "Ctrl-C stops strata local cleanly"
     );
 
-    let (mut local, master) = start_local(&dir.path().join("data"), 3);
+    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let back2 = dir.path().join("back2.bin");
     let (code, _, err) = cli(
@@ -195,7 +201,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut local, master) = start_local(&dir.path().join("data"), 3);
+    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/e/d/inner"]).0, 0);
@@ -256,7 +262,7 @@ async fn fourteen_local_workers_run_rs_10_4_from_the_cli() {
     let local_file = dir.path().join("wide.bin");
     let data = pattern(14, 23_456_789);
     std::fs::write(&local_file, &data).unwrap();
-    let (mut local, master) = start_local(&dir.path().join("data"), 14);
+    let (mut local, master, _) = start_local(&dir.path().join("data"), 14);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     let (code, out, _) = run(&["ec", "list"]);

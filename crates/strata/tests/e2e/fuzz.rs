@@ -181,6 +181,7 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
                 path: "/keep".into(),
                 start_after: String::from_utf8_lossy(&rng.random::<[u8; 8]>()).into(),
                 limit: rng.random(),
+                xattrs: vec![String::from_utf8_lossy(&rng.random::<[u8; 8]>()).into()],
             })
             .await;
         let _ = m

@@ -7,5 +7,6 @@ mod cli;
 mod erasure;
 mod failures;
 mod fuzz;
+mod gateway;
 mod harness;
 mod placement;
