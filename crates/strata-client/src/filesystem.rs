@@ -371,6 +371,18 @@ impl FileSystem {
         call!(self.inner.master, client, set_replication(request)).map(|_| ())
     }
 
+    /// Moves the blocks of closed replicated files `sources`, in order, to the end of
+    /// `target` and removes the sources, copying no byte (HDFS's `concat`).
+    pub async fn concat(&self, target: &str, sources: &[&str]) -> Result<()> {
+        let request = ConcatRequest {
+            target: parse(target)?.to_string(),
+            sources: (sources.iter())
+                .map(|s| parse(s).map(|p| p.to_string()))
+                .collect::<Result<_>>()?,
+        };
+        call!(self.inner.master, client, concat(request)).map(|_| ())
+    }
+
     /// Changes permission bits.
     pub async fn set_permission(&self, path: &str, mode: u32) -> Result<()> {
         let request = SetPermissionRequest {

@@ -77,17 +77,25 @@ impl S3Endpoint {
                 let _ = socket.set_nodelay(true);
                 let service = service.clone();
                 tokio::spawn(async move {
-                    let handler = service_fn(move |request: hyper::Request<Incoming>| {
-                        let carries_body = !request.body().is_end_stream();
-                        let response = hyper::service::Service::call(&service, request);
-                        async move {
-                            let mut response = response.await?;
-                            if carries_body && !response.status().is_success() {
-                                close_after(&mut response);
+                    let handler =
+                        service_fn(move |request: hyper::Request<Incoming>| {
+                            let carries_body = !request.body().is_end_stream();
+                            let empty_expecting_continue =
+                                !carries_body
+                                    && request.headers().get(hyper::header::EXPECT).is_some_and(
+                                        |v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"),
+                                    );
+                            let response = hyper::service::Service::call(&service, request);
+                            async move {
+                                let mut response = response.await?;
+                                if (carries_body && !response.status().is_success())
+                                    || empty_expecting_continue
+                                {
+                                    close_after(&mut response);
+                                }
+                                Ok::<_, s3s::HttpError>(response)
                             }
-                            Ok::<_, s3s::HttpError>(response)
-                        }
-                    });
+                        });
                     if let Err(e) = ConnBuilder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(socket), handler)
                         .await
@@ -121,7 +129,9 @@ impl Drop for S3Endpoint {
 /// Marks a response so the connection closes after it. An error answered before the request's
 /// body was read (a bad key, a missing bucket) leaves that body unread; a client that sent
 /// `Expect: 100-continue` sends it anyway after a while, and on a kept-alive connection those
-/// bytes would be read as the next request.
+/// bytes would be read as the next request. And an empty body sent with `Expect:
+/// 100-continue` gets its final answer with no `100 Continue` before it, after which botocore
+/// waits out its read timeout (60 s) on the connection's next request.
 fn close_after(response: &mut s3s::HttpResponse) {
     response.headers_mut().insert(
         hyper::header::CONNECTION,

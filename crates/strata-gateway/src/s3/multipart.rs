@@ -1,8 +1,9 @@
 //! Multipart uploads. Upload `id` of bucket `b` is the directory
 //! `/.strata-s3/uploads/b/<id>`, its key and headers in an extended attribute; each part is a
 //! file in it named by its number, published whole like an object (so a part sent again
-//! replaces the earlier one). Completing streams the chosen parts, in order, into one new
-//! object renamed over the key; its ETag is S3's: the MD5 of the parts' MD5s, `-`, the count.
+//! replaces the earlier one). Completing concatenates the chosen parts, in order, into the
+//! first (their blocks move; no byte is copied) and renames it over the key; its ETag is S3's:
+//! the MD5 of the parts' MD5s, `-`, the count.
 
 use super::body::{ExpectedChecksums, hex, verify_checksums, verify_content_md5, write_body};
 use super::errors::{name_error, s3_error};
@@ -364,25 +365,23 @@ impl S3Gateway {
                 .ok_or_else(|| s3_error!(InvalidPart, "part {number} has no MD5 ETag"))?;
             plan.push((status.path.clone(), status.length, md5));
         }
-        let mut staged = self.stage().await?;
         let mut etag_md5 = Md5::new();
-        let mut length = 0;
-        for (path, part_length, md5) in &plan {
+        for (_, _, md5) in &plan {
             etag_md5.update(md5);
-            length += part_length;
-            if let Err(e) = (self.copy_range(path, 0..*part_length, &mut staged.writer, None)).await
-            {
-                self.discard(staged).await;
-                return Err(e);
-            }
         }
         let meta = ObjectMeta {
             etag: format!("{}-{}", hex(&etag_md5.finalize()), plan.len()),
-            length,
+            length: plan.iter().map(|(_, length, _)| length).sum(),
             headers: record.headers,
             metadata: record.metadata,
         };
-        self.publish(staged, &target, &meta).await?;
+        // The parts become one file without a byte copied: their blocks move onto the first.
+        let first = &plan[0].0;
+        let rest: Vec<&str> = plan[1..].iter().map(|(path, _, _)| path.as_str()).collect();
+        if !rest.is_empty() {
+            self.fs.concat(first, &rest).await.map_err(s3_error)?;
+        }
+        self.install(first, &target, &meta).await?;
         if let Err(e) = self.fs.delete(&dir, true).await {
             tracing::warn!(upload = %dir, error = %e, "could not remove a completed upload");
         }

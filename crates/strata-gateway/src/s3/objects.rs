@@ -5,7 +5,7 @@ use super::body::{
     ExpectedChecksums, Written, hex, object_stream, verify_checksums, verify_content_md5,
     write_body,
 };
-use super::errors::{name_error, s3_error};
+use super::errors::{body_error, name_error, s3_error};
 use super::object_meta::{ContentHeaders, EMPTY_MD5, OBJECT_XATTR, ObjectMeta, etag_of};
 use super::{S3Gateway, millis, timestamp};
 use crate::s3_names::{self, ObjectName};
@@ -14,6 +14,7 @@ use s3s::dto::*;
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use strata_client::{FileStatus, FileWriter, XAttrSetFlag, is_directory};
 use strata_core::Error;
+use tokio_stream::StreamExt;
 
 /// The conditional headers of a GET or HEAD.
 pub(super) struct Conditions<'a> {
@@ -89,7 +90,15 @@ impl S3Gateway {
         let metadata = input.metadata.unwrap_or_default().into_iter().collect();
         let path = match name {
             ObjectName::Directory(path) => {
-                if input.content_length.is_some_and(|l| l > 0) {
+                // Read the body even so: an empty one may still come as a chunked stream with
+                // checksum trailers, and unread bytes would spoil the connection.
+                let mut length = 0;
+                if let Some(mut body) = input.body {
+                    while let Some(chunk) = body.next().await {
+                        length += chunk.map_err(body_error)?.len();
+                    }
+                }
+                if length > 0 {
                     return Err(s3_error!(
                         UnexpectedContent,
                         "a key ending in '/' names a folder and cannot hold bytes"
@@ -431,19 +440,6 @@ impl S3Gateway {
         writer: &mut FileWriter,
     ) -> S3Result<[u8; 16]> {
         let mut md5 = Md5::new();
-        self.copy_range(source, range, writer, Some(&mut md5))
-            .await?;
-        Ok(md5.finalize())
-    }
-
-    /// Copies `range` of the file `source` into `writer`, feeding `md5` if given.
-    pub(super) async fn copy_range(
-        &self,
-        source: &str,
-        range: std::ops::Range<u64>,
-        writer: &mut FileWriter,
-        mut md5: Option<&mut Md5>,
-    ) -> S3Result<()> {
         let mut reader = self.fs.open(source).await.map_err(s3_error)?;
         reader.seek(range.start).map_err(s3_error)?;
         let mut remaining = range.end - range.start;
@@ -455,11 +451,9 @@ impl S3Gateway {
             };
             chunk.truncate(usize::try_from(remaining).unwrap_or(usize::MAX));
             remaining -= chunk.len() as u64;
-            if let Some(md5) = md5.as_mut() {
-                md5.update(&chunk);
-            }
+            md5.update(&chunk);
             writer.write(&chunk).await.map_err(s3_error)?;
         }
-        Ok(())
+        Ok(md5.finalize())
     }
 }

@@ -56,22 +56,32 @@ impl S3Gateway {
         let Staged { path, writer } = staged;
         let result = async {
             writer.close().await.map_err(s3_error)?;
-            (self.fs)
-                .set_xattr(
-                    &path,
-                    OBJECT_XATTR,
-                    &meta.encode(),
-                    XAttrSetFlag::CreateOrReplace,
-                )
-                .await
-                .map_err(s3_error)?;
-            self.rename_into_place(&path, target).await
+            self.install(&path, target, meta).await
         }
         .await;
         if result.is_err() {
             let _ = self.fs.delete(&path, false).await;
         }
         result
+    }
+
+    /// Stores `meta` with the closed file `path` and renames it over `target`.
+    pub(super) async fn install(
+        &self,
+        path: &str,
+        target: &StrataPath,
+        meta: &ObjectMeta,
+    ) -> S3Result<()> {
+        (self.fs)
+            .set_xattr(
+                path,
+                OBJECT_XATTR,
+                &meta.encode(),
+                XAttrSetFlag::CreateOrReplace,
+            )
+            .await
+            .map_err(s3_error)?;
+        self.rename_into_place(path, target).await
     }
 
     async fn rename_into_place(&self, staged: &str, target: &StrataPath) -> S3Result<()> {

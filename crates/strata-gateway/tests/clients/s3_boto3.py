@@ -8,6 +8,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -31,8 +32,11 @@ def error_code(call, *args, **kwargs):
     raise AssertionError(f"{call.__name__} succeeded where it should fail")
 
 
+STARTED = time.monotonic()
+
+
 def check(name):
-    print(f"ok {name}", flush=True)
+    print(f"ok {name} ({time.monotonic() - STARTED:.1f} s)", flush=True)
 
 
 def buckets(s3):

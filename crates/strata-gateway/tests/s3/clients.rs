@@ -10,6 +10,7 @@ async fn boto3_works_unchanged() {
         .run("python3", &[&client_script("s3_boto3.py")])
         .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
         8,
@@ -27,6 +28,7 @@ async fn the_aws_cli_works_unchanged() {
     let gateway = Gateway::start().await;
     let output = gateway.run("bash", &[&client_script("s3_awscli.sh")]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
         7,

@@ -5,6 +5,7 @@
 //! current state (times and ids come from the entry or the state), so replaying the journal
 //! always rebuilds the same tree. That is also what a Raft log will need later.
 
+mod concat;
 mod image;
 mod inode;
 mod mounts;
@@ -194,6 +195,7 @@ impl Namespace {
             Op::SetPinned(s) => self.set_pinned(s),
             Op::SetTtl(s) => self.set_ttl(s),
             Op::SetXAttr(s) => self.set_xattr(s),
+            Op::Concat(c) => self.concat(c),
         }
     }
 

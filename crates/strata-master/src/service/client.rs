@@ -464,6 +464,24 @@ impl ClientProtocol for ClientService {
         reply(result)
     }
 
+    async fn concat(&self, request: Request<ConcatRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let target = path(&req.target)?;
+            let sources = (req.sources.iter())
+                .map(|s| path(s).map(|p| p.to_string()))
+                .collect::<Result<Vec<String>>>()?;
+            self.simple_change(Op::Concat(journal::Concat {
+                target: target.to_string(),
+                sources,
+                time: now_millis(),
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
     async fn set_permission(&self, request: Request<SetPermissionRequest>) -> RpcResult<Empty> {
         let req = request.into_inner();
         let result = async {

@@ -1,4 +1,5 @@
-//! Files of every awkward size go in and come back byte for byte, on an in-process cluster.
+//! Files of every awkward size go in and come back byte for byte, on an in-process cluster, and
+//! so do files concatenated from parts.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -107,5 +108,72 @@ async fn append_continues_the_last_block() {
     let back = fs.open("/a").await.unwrap().read_to_end().await.unwrap();
     assert!(back == expected);
     assert_eq!(fs.stat("/a").await.unwrap().block_count, 2);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concatenated_files_read_back_whole_append_and_survive_a_restart() {
+    let mut cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    fs.mkdirs("/parts", false).await.unwrap();
+    // Partial blocks at every seam: the reader must follow each block's own length.
+    let sizes = [BLOCK as usize + 1000, 0, 77, 2 * BLOCK as usize];
+    let mut whole = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let data = pattern(100 + i as u64, *size);
+        let options = CreateOptions {
+            block_size: BLOCK,
+            replication: if i == 2 { 1 } else { 3 },
+            ..Default::default()
+        };
+        let mut w = fs.create(&format!("/parts/{i}"), options).await.unwrap();
+        w.write(&data).await.unwrap();
+        w.close().await.unwrap();
+        whole.extend(data);
+    }
+    fs.concat("/parts/0", &["/parts/1", "/parts/2", "/parts/3"])
+        .await
+        .unwrap();
+    let listed = fs.list("/parts").collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].length, whole.len() as u64);
+    assert_eq!(fs.read_range("/parts/0", 0, u64::MAX).await.unwrap(), whole);
+    let seam = BLOCK + 1000 - 10;
+    assert_eq!(
+        fs.read_range("/parts/0", seam, 100).await.unwrap(),
+        whole[seam as usize..seam as usize + 100]
+    );
+    let mut more = fs.append("/parts/0").await.unwrap();
+    more.write(b"and a tail").await.unwrap();
+    more.close().await.unwrap();
+    whole.extend_from_slice(b"and a tail");
+    // The part written with one replica gets the target's three.
+    strata_testkit::wait_until(
+        "every block of the concatenated file has 3 replicas",
+        std::time::Duration::from_secs(30),
+        || {
+            let fs = fs.clone();
+            async move {
+                match fs.fsck("/parts/0").await {
+                    Ok((files, _)) => files
+                        .iter()
+                        .flat_map(|f| f.blocks.iter())
+                        .all(|b| b.live.len() == 3),
+                    Err(_) => false,
+                }
+            }
+        },
+    )
+    .await;
+    assert!(matches!(
+        fs.concat("/parts/0", &["/parts/1"]).await,
+        Err(strata_core::Error::NotFound { .. })
+    ));
+    cluster.restart_master().await.unwrap();
+    cluster.wait_ready().await;
+    let fs = cluster.client().await;
+    assert_eq!(fs.read_range("/parts/0", 0, u64::MAX).await.unwrap(), whole);
     cluster.shutdown().await;
 }

@@ -480,6 +480,7 @@ enum Action {
     Delete(u8, u8, bool),
     Write(u8, u8, u8),
     SetEc(u8, u8),
+    Concat(u8, u8, u8, u8),
 }
 
 fn path_for(dir: u8, name: u8) -> String {
@@ -495,6 +496,8 @@ fn arb_action() -> impl Strategy<Value = Action> {
         (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(a, b, r)| Action::Delete(a, b, r)),
         (any::<u8>(), any::<u8>(), 0u8..4).prop_map(|(a, b, n)| Action::Write(a, b, n)),
         (any::<u8>(), any::<u8>()).prop_map(|(a, p)| Action::SetEc(a, p)),
+        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(a, b, c, d)| Action::Concat(a, b, c, d)),
     ]
 }
 
@@ -530,6 +533,11 @@ proptest! {
                 Action::SetEc(d, p) => log.apply(Op::SetEcPolicy(journal::SetEcPolicy {
                     path: format!("/d{}", d % 3),
                     policy: ["RS-3-2-1024k", "XOR-2-1-1024k", "REPLICATION", ""][p as usize % 4].into(),
+                })),
+                Action::Concat(d, n, d2, n2) => log.apply(Op::Concat(journal::Concat {
+                    target: path_for(d, n),
+                    sources: vec![path_for(d2, n2)],
+                    time: 3,
                 })),
             };
         }
@@ -587,4 +595,5 @@ fn a_directory_of_a_million_entries_lists_page_by_page() {
 }
 
 mod attributes;
+mod concat;
 mod mounts;
