@@ -92,6 +92,25 @@ impl ExpectedChecksums {
     }
 }
 
+/// The [`ExpectedChecksums`] of a PutObject or UploadPart input.
+macro_rules! expected_checksums {
+    ($input:expr) => {
+        $crate::s3::body::ExpectedChecksums {
+            sent: s3s::dto::Checksum {
+                checksum_crc32: $input.checksum_crc32,
+                checksum_crc32c: $input.checksum_crc32c,
+                checksum_sha1: $input.checksum_sha1,
+                checksum_sha256: $input.checksum_sha256,
+                checksum_crc64nvme: $input.checksum_crc64nvme,
+                ..Default::default()
+            },
+            algorithm: $input.checksum_algorithm,
+        }
+    };
+}
+
+pub(super) use expected_checksums;
+
 /// What was written: the byte count, the MD5 and the checksums computed on the way.
 #[derive(Debug)]
 pub struct Written {

@@ -6,6 +6,7 @@
 
 mod body;
 mod buckets;
+mod conditions;
 mod errors;
 mod listing;
 mod multipart;

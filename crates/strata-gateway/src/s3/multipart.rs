@@ -5,10 +5,10 @@
 //! first (their blocks move; no byte is copied) and renames it over the key; its ETag is S3's:
 //! the MD5 of the parts' MD5s, `-`, the count.
 
-use super::body::{ExpectedChecksums, hex, verify_checksums, verify_content_md5, write_body};
+use super::body::{expected_checksums, hex};
+use super::conditions::copy_source_conditions;
 use super::errors::{name_error, s3_error};
-use super::object_meta::{ContentHeaders, OBJECT_XATTR, ObjectMeta};
-use super::objects::Conditions;
+use super::object_meta::{ContentHeaders, OBJECT_XATTR, ObjectMeta, content_headers};
 use super::{S3Gateway, SYSTEM_DIR, timestamp};
 use crate::s3_names::{self, ObjectName};
 use s3s::crypto::{Checksum as _, Md5};
@@ -79,13 +79,7 @@ impl S3Gateway {
         let record = UploadRecord {
             key: input.key.clone(),
             initiated: now_millis(),
-            headers: ContentHeaders {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-            },
+            headers: content_headers!(input),
             metadata: input.metadata.unwrap_or_default().into_iter().collect(),
         };
         let value = serde_json::to_vec(&record).map_err(|e| s3_error!(InternalError, "{e}"))?;
@@ -169,36 +163,15 @@ impl S3Gateway {
         let (dir, _) = self
             .upload(&input.bucket, &input.key, &input.upload_id)
             .await?;
-        let Some(body) = input.body else {
-            return Err(s3_error!(IncompleteBody));
-        };
-        let expected = ExpectedChecksums {
-            sent: Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                ..Default::default()
-            },
-            algorithm: input.checksum_algorithm,
-        };
-        let mut staged = self.stage().await?;
-        let written = async {
-            let written = write_body(body, &mut staged.writer, &expected).await?;
-            verify_content_md5(input.content_md5.as_deref(), &written.md5)?;
-            let trailers = trailers.and_then(|t| t.take());
-            verify_checksums(&written.checksums, &expected.sent, trailers.as_ref())?;
-            Ok::<_, s3s::S3Error>(written)
-        }
-        .await;
-        let written = match written {
-            Ok(w) => w,
-            Err(e) => {
-                self.discard(staged).await;
-                return Err(e);
-            }
-        };
+        let expected = expected_checksums!(input);
+        let (staged, written) = self
+            .receive(
+                input.body,
+                &expected,
+                input.content_md5.as_deref(),
+                trailers,
+            )
+            .await?;
         let meta = ObjectMeta {
             etag: hex(&written.md5),
             length: written.length,
@@ -231,15 +204,7 @@ impl S3Gateway {
             .upload(&input.bucket, &input.key, &input.upload_id)
             .await?;
         let (source, status) = self
-            .copy_source(
-                &input.copy_source,
-                Conditions {
-                    if_match: input.copy_source_if_match.as_ref(),
-                    if_none_match: input.copy_source_if_none_match.as_ref(),
-                    if_modified_since: input.copy_source_if_modified_since.as_ref(),
-                    if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-                },
-            )
+            .copy_source(&input.copy_source, copy_source_conditions!(input))
             .await?;
         let range = match &input.copy_source_range {
             None => 0..status.length,

@@ -50,6 +50,21 @@ pub struct ContentHeaders {
     pub cache_control: Option<String>,
 }
 
+/// The [`ContentHeaders`] of a PutObject, CopyObject or CreateMultipartUpload input.
+macro_rules! content_headers {
+    ($input:expr) => {
+        $crate::s3::object_meta::ContentHeaders {
+            content_type: $input.content_type,
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+        }
+    };
+}
+
+pub(super) use content_headers;
+
 impl ContentHeaders {
     fn is_empty(&self) -> bool {
         *self == ContentHeaders::default()

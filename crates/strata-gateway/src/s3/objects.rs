@@ -1,13 +1,13 @@
 //! Single objects: PUT (streamed into a staging file, published whole), GET with ranges and
 //! conditions (streamed out), HEAD, DELETE of one or many keys, and server-side COPY.
 
-use super::body::{
-    ExpectedChecksums, Written, hex, object_stream, verify_checksums, verify_content_md5,
-    write_body,
-};
+use super::body::{expected_checksums, hex, object_stream};
+use super::conditions::{Conditions, copy_source_conditions, request_conditions};
 use super::errors::{body_error, name_error, s3_error};
-use super::object_meta::{ContentHeaders, EMPTY_MD5, OBJECT_XATTR, ObjectMeta, etag_of};
-use super::{S3Gateway, millis, timestamp};
+use super::object_meta::{
+    ContentHeaders, EMPTY_MD5, OBJECT_XATTR, ObjectMeta, content_headers, etag_of,
+};
+use super::{S3Gateway, timestamp};
 use crate::s3_names::{self, ObjectName};
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::*;
@@ -15,48 +15,6 @@ use s3s::{S3Result, TrailingHeaders, s3_error};
 use strata_client::{FileStatus, FileWriter, XAttrSetFlag, is_directory};
 use strata_core::Error;
 use tokio_stream::StreamExt;
-
-/// The conditional headers of a GET or HEAD.
-pub(super) struct Conditions<'a> {
-    pub(super) if_match: Option<&'a ETagCondition>,
-    pub(super) if_none_match: Option<&'a ETagCondition>,
-    pub(super) if_modified_since: Option<&'a Timestamp>,
-    pub(super) if_unmodified_since: Option<&'a Timestamp>,
-}
-
-impl Conditions<'_> {
-    /// `PreconditionFailed` or `NotModified` as RFC 9110 orders them.
-    pub(super) fn check(&self, etag: &str, modified: i64) -> S3Result<()> {
-        let current = ETag::Strong(etag.to_string());
-        let matches = |c: &ETagCondition| match c {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(tag) => tag.strong_cmp(&current),
-        };
-        // Times travel at second precision in HTTP dates.
-        let modified = modified / 1000;
-        match self.if_match {
-            Some(c) if !matches(c) => return Err(s3_error!(PreconditionFailed)),
-            None if self
-                .if_unmodified_since
-                .is_some_and(|t| modified > millis(t) / 1000) =>
-            {
-                return Err(s3_error!(PreconditionFailed));
-            }
-            _ => {}
-        }
-        match self.if_none_match {
-            Some(c) if matches(c) => return Err(s3_error!(NotModified)),
-            None if self
-                .if_modified_since
-                .is_some_and(|t| modified <= millis(t) / 1000) =>
-            {
-                return Err(s3_error!(NotModified));
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
 
 impl S3Gateway {
     pub(super) async fn put(
@@ -80,13 +38,7 @@ impl S3Gateway {
                 return Err(s3_error!(PreconditionFailed));
             }
         }
-        let headers = ContentHeaders {
-            content_type: input.content_type,
-            content_encoding: input.content_encoding,
-            content_disposition: input.content_disposition,
-            content_language: input.content_language,
-            cache_control: input.cache_control,
-        };
+        let headers = content_headers!(input);
         let metadata = input.metadata.unwrap_or_default().into_iter().collect();
         let path = match name {
             ObjectName::Directory(path) => {
@@ -112,36 +64,15 @@ impl S3Gateway {
             }
             ObjectName::File(path) => path,
         };
-        let Some(body) = input.body else {
-            return Err(s3_error!(IncompleteBody));
-        };
-        let expected = ExpectedChecksums {
-            sent: Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                ..Default::default()
-            },
-            algorithm: input.checksum_algorithm,
-        };
-        let mut staged = self.stage().await?;
-        let written = async {
-            let written = write_body(body, &mut staged.writer, &expected).await?;
-            verify_content_md5(input.content_md5.as_deref(), &written.md5)?;
-            let trailers = trailers.and_then(|t| t.take());
-            verify_checksums(&written.checksums, &expected.sent, trailers.as_ref())?;
-            Ok::<Written, s3s::S3Error>(written)
-        }
-        .await;
-        let written = match written {
-            Ok(w) => w,
-            Err(e) => {
-                self.discard(staged).await;
-                return Err(e);
-            }
-        };
+        let expected = expected_checksums!(input);
+        let (staged, written) = self
+            .receive(
+                input.body,
+                &expected,
+                input.content_md5.as_deref(),
+                trailers,
+            )
+            .await?;
         let meta = ObjectMeta {
             etag: hex(&written.md5),
             length: written.length,
@@ -199,13 +130,7 @@ impl S3Gateway {
     pub(super) async fn get(&self, input: GetObjectInput) -> S3Result<GetObjectOutput> {
         let (name, status) = self.object_status(&input.bucket, &input.key).await?;
         let etag = etag_of(&status);
-        Conditions {
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&etag, status.modification_time)?;
+        request_conditions!(input).check(&etag, status.modification_time)?;
         let length = status.length;
         let (range, content_range) = match &input.range {
             None => (0..length, None),
@@ -251,13 +176,7 @@ impl S3Gateway {
     pub(super) async fn head(&self, input: HeadObjectInput) -> S3Result<HeadObjectOutput> {
         let (_, status) = self.object_status(&input.bucket, &input.key).await?;
         let etag = etag_of(&status);
-        Conditions {
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&etag, status.modification_time)?;
+        request_conditions!(input).check(&etag, status.modification_time)?;
         let meta = ObjectMeta::of(&status).unwrap_or_default();
         let headers = meta.headers;
         Ok(HeadObjectOutput {
@@ -367,15 +286,7 @@ impl S3Gateway {
 
     pub(super) async fn copy(&self, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {
         let (source, status) = self
-            .copy_source(
-                &input.copy_source,
-                Conditions {
-                    if_match: input.copy_source_if_match.as_ref(),
-                    if_none_match: input.copy_source_if_none_match.as_ref(),
-                    if_modified_since: input.copy_source_if_modified_since.as_ref(),
-                    if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-                },
-            )
+            .copy_source(&input.copy_source, copy_source_conditions!(input))
             .await?;
         self.existing_bucket(&input.bucket).await?;
         let ObjectName::File(target) =
@@ -389,13 +300,7 @@ impl S3Gateway {
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         let (headers, metadata) = if replace {
-            let headers = ContentHeaders {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-            };
+            let headers = content_headers!(input);
             (
                 headers,
                 input.metadata.unwrap_or_default().into_iter().collect(),

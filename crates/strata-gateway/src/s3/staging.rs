@@ -5,9 +5,11 @@
 //! looks as S3's flat key space would.
 
 use super::S3Gateway;
+use super::body::{ExpectedChecksums, Written, verify_checksums, verify_content_md5, write_body};
 use super::errors::{key_conflict, s3_error};
 use super::object_meta::{OBJECT_XATTR, ObjectMeta};
-use s3s::S3Result;
+use s3s::dto::StreamingBlob;
+use s3s::{S3Result, TrailingHeaders, s3_error};
 use strata_client::{CreateOptions, FileWriter, XAttrSetFlag, is_directory};
 use strata_core::{Error, StrataPath};
 
@@ -36,6 +38,37 @@ impl S3Gateway {
         };
         let writer = self.fs.create(&path, options).await.map_err(s3_error)?;
         Ok(Staged { path, writer })
+    }
+
+    /// Receives a request body into a new staging file, checked against the `Content-MD5` and
+    /// the checksums the client sent (in headers or trailers); nothing is left behind when
+    /// the body is cut short or does not match.
+    pub(super) async fn receive(
+        &self,
+        body: Option<StreamingBlob>,
+        expected: &ExpectedChecksums,
+        content_md5: Option<&str>,
+        trailers: Option<TrailingHeaders>,
+    ) -> S3Result<(Staged, Written)> {
+        let Some(body) = body else {
+            return Err(s3_error!(IncompleteBody));
+        };
+        let mut staged = self.stage().await?;
+        let written = async {
+            let written = write_body(body, &mut staged.writer, expected).await?;
+            verify_content_md5(content_md5, &written.md5)?;
+            let trailers = trailers.and_then(|t| t.take());
+            verify_checksums(&written.checksums, &expected.sent, trailers.as_ref())?;
+            Ok(written)
+        }
+        .await;
+        match written {
+            Ok(written) => Ok((staged, written)),
+            Err(e) => {
+                self.discard(staged).await;
+                Err(e)
+            }
+        }
     }
 
     /// Drops a staged object that will not be published.
