@@ -14,7 +14,8 @@ pub use cache::MountOptions;
 pub use filesystem::{CreateOptions, FileChecksum, FileSystem, Lister, is_directory};
 pub use reader::FileReader;
 pub use strata_proto::rpc::{
-    FileStatus, FsckFile, FsckSummary, ReportResponse, SafeModeAction, WorkerReport,
+    ContentSummary, FileStatus, FileType, FsckFile, FsckSummary, ReportResponse, SafeModeAction,
+    WorkerReport,
 };
 pub use writer::FileWriter;
 pub use xattrs::XAttrSetFlag;
