@@ -8,7 +8,7 @@ use bytes::Bytes;
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::{Checksum, Md5};
 use s3s::dto::{Checksum as Checksums, ChecksumAlgorithm, StreamingBlob};
-use s3s::{S3Result, s3_error};
+use s3s::{S3Result, TrailingHeaders, s3_error};
 use strata_client::{FileReader, FileWriter};
 use strata_core::Error;
 use tokio::sync::mpsc;
@@ -92,24 +92,41 @@ impl ExpectedChecksums {
     }
 }
 
-/// The [`ExpectedChecksums`] of a PutObject or UploadPart input.
-macro_rules! expected_checksums {
-    ($input:expr) => {
-        $crate::s3::body::ExpectedChecksums {
-            sent: s3s::dto::Checksum {
-                checksum_crc32: $input.checksum_crc32,
-                checksum_crc32c: $input.checksum_crc32c,
-                checksum_sha1: $input.checksum_sha1,
-                checksum_sha256: $input.checksum_sha256,
-                checksum_crc64nvme: $input.checksum_crc64nvme,
-                ..Default::default()
+/// A request body on its way in, with what the client says it hashes to.
+pub struct IncomingBody {
+    /// The bytes (absent when the request had none).
+    pub body: Option<StreamingBlob>,
+    /// The checksums sent in headers, or named for trailers.
+    pub expected: ExpectedChecksums,
+    /// The `Content-MD5` header, base64.
+    pub content_md5: Option<String>,
+    /// The trailers of an `aws-chunked` body, filled once it has been read.
+    pub trailers: Option<TrailingHeaders>,
+}
+
+/// The [`IncomingBody`] of a PutObject or UploadPart input and its request's trailers.
+macro_rules! incoming_body {
+    ($input:expr, $trailers:expr) => {
+        $crate::s3::body::IncomingBody {
+            body: $input.body,
+            expected: $crate::s3::body::ExpectedChecksums {
+                sent: s3s::dto::Checksum {
+                    checksum_crc32: $input.checksum_crc32,
+                    checksum_crc32c: $input.checksum_crc32c,
+                    checksum_sha1: $input.checksum_sha1,
+                    checksum_sha256: $input.checksum_sha256,
+                    checksum_crc64nvme: $input.checksum_crc64nvme,
+                    ..Default::default()
+                },
+                algorithm: $input.checksum_algorithm,
             },
-            algorithm: $input.checksum_algorithm,
+            content_md5: $input.content_md5,
+            trailers: $trailers,
         }
     };
 }
 
-pub(super) use expected_checksums;
+pub(super) use incoming_body;
 
 /// What was written: the byte count, the MD5 and the checksums computed on the way.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 //! first (their blocks move; no byte is copied) and renames it over the key; its ETag is S3's:
 //! the MD5 of the parts' MD5s, `-`, the count.
 
-use super::body::{expected_checksums, hex};
+use super::body::{hex, incoming_body};
 use super::conditions::copy_source_conditions;
 use super::errors::{name_error, s3_error};
 use super::object_meta::{ContentHeaders, OBJECT_XATTR, ObjectMeta, content_headers};
@@ -163,25 +163,17 @@ impl S3Gateway {
         let (dir, _) = self
             .upload(&input.bucket, &input.key, &input.upload_id)
             .await?;
-        let expected = expected_checksums!(input);
-        let (staged, written) = self
-            .receive(
-                input.body,
-                &expected,
-                input.content_md5.as_deref(),
-                trailers,
+        let target = self.part_path(&dir, input.part_number)?;
+        let (etag, sums) = self
+            .store(
+                incoming_body!(input, trailers),
+                &target,
+                ContentHeaders::default(),
+                BTreeMap::new(),
             )
             .await?;
-        let meta = ObjectMeta {
-            etag: hex(&written.md5),
-            length: written.length,
-            ..Default::default()
-        };
-        let target = self.part_path(&dir, input.part_number)?;
-        self.publish(staged, &target, &meta).await?;
-        let sums = written.checksums;
         Ok(UploadPartOutput {
-            e_tag: Some(ETag::Strong(meta.etag)),
+            e_tag: Some(ETag::Strong(etag)),
             checksum_crc32: sums.checksum_crc32,
             checksum_crc32c: sums.checksum_crc32c,
             checksum_sha1: sums.checksum_sha1,

@@ -1,7 +1,7 @@
 //! Single objects: PUT (streamed into a staging file, published whole), GET with ranges and
 //! conditions (streamed out), HEAD, DELETE of one or many keys, and server-side COPY.
 
-use super::body::{expected_checksums, hex, object_stream};
+use super::body::{hex, incoming_body, object_stream};
 use super::conditions::{Conditions, copy_source_conditions, request_conditions};
 use super::errors::{body_error, name_error, s3_error};
 use super::object_meta::{
@@ -64,25 +64,11 @@ impl S3Gateway {
             }
             ObjectName::File(path) => path,
         };
-        let expected = expected_checksums!(input);
-        let (staged, written) = self
-            .receive(
-                input.body,
-                &expected,
-                input.content_md5.as_deref(),
-                trailers,
-            )
+        let (etag, sums) = self
+            .store(incoming_body!(input, trailers), &path, headers, metadata)
             .await?;
-        let meta = ObjectMeta {
-            etag: hex(&written.md5),
-            length: written.length,
-            headers,
-            metadata,
-        };
-        self.publish(staged, &path, &meta).await?;
-        let sums = written.checksums;
         Ok(PutObjectOutput {
-            e_tag: Some(ETag::Strong(meta.etag)),
+            e_tag: Some(ETag::Strong(etag)),
             checksum_crc32: sums.checksum_crc32,
             checksum_crc32c: sums.checksum_crc32c,
             checksum_sha1: sums.checksum_sha1,

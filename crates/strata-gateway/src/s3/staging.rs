@@ -1,15 +1,16 @@
-//! Objects come into being whole: bytes are written to a staging file under
+//! Objects come into being whole: bytes are received into a staging file under
 //! [`SYSTEM_DIR`](super::SYSTEM_DIR), its metadata set, then renamed over the key's path in
 //! one step (creating the key's directories as needed). Deleting the last key beneath a
 //! directory removes the directory too, unless it is a folder object of its own, so the tree
 //! looks as S3's flat key space would.
 
 use super::S3Gateway;
-use super::body::{ExpectedChecksums, Written, verify_checksums, verify_content_md5, write_body};
+use super::body::{IncomingBody, hex, verify_checksums, verify_content_md5, write_body};
 use super::errors::{key_conflict, s3_error};
-use super::object_meta::{OBJECT_XATTR, ObjectMeta};
-use s3s::dto::StreamingBlob;
-use s3s::{S3Result, TrailingHeaders, s3_error};
+use super::object_meta::{ContentHeaders, OBJECT_XATTR, ObjectMeta};
+use s3s::dto::Checksum;
+use s3s::{S3Result, s3_error};
+use std::collections::BTreeMap;
 use strata_client::{CreateOptions, FileWriter, XAttrSetFlag, is_directory};
 use strata_core::{Error, StrataPath};
 
@@ -40,35 +41,50 @@ impl S3Gateway {
         Ok(Staged { path, writer })
     }
 
-    /// Receives a request body into a new staging file, checked against the `Content-MD5` and
-    /// the checksums the client sent (in headers or trailers); nothing is left behind when
-    /// the body is cut short or does not match.
-    pub(super) async fn receive(
+    /// Receives a request body into a new staging file, checks it against the `Content-MD5`
+    /// and the checksums the client sent (in headers or trailers), and publishes it at
+    /// `target` with its MD5 as ETag; nothing is left behind when the body is cut short or
+    /// does not match. The ETag and the checksums computed.
+    pub(super) async fn store(
         &self,
-        body: Option<StreamingBlob>,
-        expected: &ExpectedChecksums,
-        content_md5: Option<&str>,
-        trailers: Option<TrailingHeaders>,
-    ) -> S3Result<(Staged, Written)> {
+        incoming: IncomingBody,
+        target: &StrataPath,
+        headers: ContentHeaders,
+        metadata: BTreeMap<String, String>,
+    ) -> S3Result<(String, Checksum)> {
+        let IncomingBody {
+            body,
+            expected,
+            content_md5,
+            trailers,
+        } = incoming;
         let Some(body) = body else {
             return Err(s3_error!(IncompleteBody));
         };
         let mut staged = self.stage().await?;
         let written = async {
-            let written = write_body(body, &mut staged.writer, expected).await?;
-            verify_content_md5(content_md5, &written.md5)?;
+            let written = write_body(body, &mut staged.writer, &expected).await?;
+            verify_content_md5(content_md5.as_deref(), &written.md5)?;
             let trailers = trailers.and_then(|t| t.take());
             verify_checksums(&written.checksums, &expected.sent, trailers.as_ref())?;
             Ok(written)
         }
         .await;
-        match written {
-            Ok(written) => Ok((staged, written)),
+        let written = match written {
+            Ok(written) => written,
             Err(e) => {
                 self.discard(staged).await;
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        let meta = ObjectMeta {
+            etag: hex(&written.md5),
+            length: written.length,
+            headers,
+            metadata,
+        };
+        self.publish(staged, target, &meta).await?;
+        Ok((meta.etag, written.checksums))
     }
 
     /// Drops a staged object that will not be published.
