@@ -6,15 +6,16 @@
 # ISA-L erasure coding library from the source vendored in the erasure-isa-l-sys crate
 # (autoconf, automake, libtool, nasm) and libclang for its bindings, and Python. The suite runs
 # with the `isal` feature, so both erasure coding engines are built and checked against each
-# other. The real clients the gateway tests drive (boto3, the aws CLI) come from PyPI into a
-# virtual environment kept in target/test-clients, put first on PATH.
+# other. The real clients the gateway tests drive come from PyPI into a virtual environment kept
+# in target/test-clients, put first on PATH: boto3 and the aws CLI for S3; HdfsCLI (`hdfs`)
+# and pyspark, whose jars hold Hadoop's own FsShell (run with Debian's Java), for WebHDFS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== packages"
 missing=()
 for package in autoconf automake libtool nasm libclang-dev pkg-config make gcc \
-  python3 python3-venv; do
+  python3 python3-venv default-jre-headless; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -33,7 +34,8 @@ if [ ! -x "$clients/bin/pip" ]; then
   rm -rf "$clients"
   /usr/bin/python3 -m venv "$clients"
 fi
-"$clients/bin/pip" install --quiet --disable-pip-version-check boto3==1.43.11 awscli==1.45.11
+"$clients/bin/pip" install --quiet --disable-pip-version-check boto3==1.43.11 awscli==1.45.11 \
+  hdfs==2.7.3 pyspark==4.3.0
 export PATH="$PWD/$clients/bin:$PATH"
 
 echo "== formatting"

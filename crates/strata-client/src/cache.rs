@@ -47,7 +47,7 @@ impl FileSystem {
                 .sync_interval
                 .map_or(-1, |d| d.as_millis().min(i64::MAX as u128) as i64),
             write_type: options.write_type,
-            user: self.inner().user.clone(),
+            user: self.user().to_string(),
         };
         call!(self.inner().master, client, mount(request)).map(|_| ())
     }

@@ -8,12 +8,9 @@ use crate::writer::{FileWriter, StripedWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use strata_core::config::ClientConfig;
-use strata_core::{Error, ExtendedBlock, Result, StrataPath};
+use strata_core::{Error, Result, StrataPath};
 use strata_ec::EcPolicy;
 use strata_ec::policy::REPLICATION;
-use strata_proto::data::{BlockChecksum, Request, Response, Status, request};
-use strata_proto::frame::{read_header, write_frame};
-use strata_proto::net::{connect, within};
 use strata_proto::rpc::*;
 
 /// Options for creating a file.
@@ -37,29 +34,20 @@ pub struct CreateOptions {
     pub write_type: String,
 }
 
-/// The CRC32C of a whole file, combined from its blocks' checksums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileChecksum {
-    /// CRC32C (Castagnoli) of the file's bytes.
-    pub crc32c: u32,
-    /// The file's length.
-    pub length: u64,
-}
-
 #[derive(Debug)]
 pub(crate) struct FsInner {
     pub(crate) master: MasterClient,
     pub(crate) config: ClientConfig,
     pub(crate) client_name: String,
     pub(crate) chunk_size: u32,
-    pub(crate) user: String,
     lease: LeaseRenewer,
 }
 
-/// A connection to a Strata cluster.
+/// A connection to a Strata cluster, acting as one user.
 #[derive(Debug, Clone)]
 pub struct FileSystem {
     inner: Arc<FsInner>,
+    user: Arc<str>,
 }
 
 fn parse(path: &str) -> Result<StrataPath> {
@@ -79,17 +67,36 @@ impl FileSystem {
         let renew_every =
             Duration::from_millis(defaults.lease_timeout_ms / 4).max(Duration::from_millis(100));
         let lease = LeaseRenewer::start(master.clone(), client_name.clone(), renew_every);
-        let user = config.effective_user();
+        let user = config.effective_user().into();
         Ok(FileSystem {
             inner: Arc::new(FsInner {
                 master,
                 config,
                 client_name,
                 chunk_size: defaults.chunk_size,
-                user,
                 lease,
             }),
+            user,
         })
+    }
+
+    /// The same connection acting as `user`: what it creates is owned by `user` (a gateway
+    /// serving many users holds one connection).
+    pub fn as_user(&self, user: &str) -> FileSystem {
+        FileSystem {
+            inner: self.inner.clone(),
+            user: user.into(),
+        }
+    }
+
+    /// The user this client acts as.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The master's defaults for new files.
+    pub async fn server_defaults(&self) -> Result<ServerDefaults> {
+        call!(self.inner.master, client, get_server_defaults(Empty {}))
     }
 
     /// The master's stubs, for admin calls.
@@ -108,11 +115,22 @@ impl FileSystem {
 
     /// Creates a directory (and its parents with `create_parents`).
     pub async fn mkdirs(&self, path: &str, create_parents: bool) -> Result<()> {
+        self.mkdirs_with_mode(path, create_parents, 0).await
+    }
+
+    /// Creates a directory with permission bits `mode` (0: `rwxr-xr-x`), and its parents with
+    /// `create_parents`.
+    pub async fn mkdirs_with_mode(
+        &self,
+        path: &str,
+        create_parents: bool,
+        mode: u32,
+    ) -> Result<()> {
         let path = parse(path)?;
         let request = MkdirsRequest {
             path: path.to_string(),
-            user: self.inner.user.clone(),
-            mode: 0,
+            user: self.user.to_string(),
+            mode,
             create_parents,
         };
         call!(self.inner.master, client, mkdirs(request)).map(|_| ())
@@ -124,7 +142,7 @@ impl FileSystem {
         let config = &self.inner.config;
         let request = CreateRequest {
             path: path.to_string(),
-            user: self.inner.user.clone(),
+            user: self.user.to_string(),
             mode: options.mode,
             overwrite: options.overwrite,
             create_parents: options.create_parents,
@@ -293,15 +311,35 @@ impl FileSystem {
         limit: u32,
         xattrs: &[String],
     ) -> Result<(Vec<FileStatus>, bool)> {
-        let path = parse(path)?;
+        let response = self.list_call(path, start_after, limit, xattrs).await?;
+        Ok((response.entries, response.has_more))
+    }
+
+    /// One page of a listing: entries after `start_after`, and how many follow them.
+    pub async fn list_remaining(
+        &self,
+        path: &str,
+        start_after: &str,
+        limit: u32,
+    ) -> Result<(Vec<FileStatus>, u64)> {
+        let response = self.list_call(path, start_after, limit, &[]).await?;
+        Ok((response.entries, response.remaining))
+    }
+
+    async fn list_call(
+        &self,
+        path: &str,
+        start_after: &str,
+        limit: u32,
+        xattrs: &[String],
+    ) -> Result<ListStatusResponse> {
         let request = ListStatusRequest {
-            path: path.to_string(),
+            path: parse(path)?.to_string(),
             start_after: start_after.to_string(),
             limit,
             xattrs: xattrs.to_vec(),
         };
-        let response = call!(self.inner.master, client, list_status(request))?;
-        Ok((response.entries, response.has_more))
+        call!(self.inner.master, client, list_status(request))
     }
 
     /// A listing read page by page.
@@ -425,105 +463,20 @@ impl FileSystem {
         call!(self.inner.master, client, get_content_summary(request))
     }
 
-    /// The file's CRC32C, combined from its blocks' stored checksums (no data is read).
-    pub async fn checksum(&self, path: &str) -> Result<FileChecksum> {
-        let path = parse(path)?;
-        let request = GetBlockLocationsRequest {
-            path: path.to_string(),
-            offset: 0,
-            length: u64::MAX,
-        };
-        let response = call!(self.inner.master, client, get_block_locations(request))?;
-        if response
-            .status
-            .as_ref()
-            .is_some_and(|s| !s.ec_policy.is_empty())
-        {
-            return self.streamed_checksum(path.as_str()).await;
-        }
-        let mut crc = 0u32;
-        let mut length = 0u64;
-        for located in &response.blocks {
-            let block = located
-                .block
-                .as_ref()
-                .map(ExtendedBlock::from)
-                .ok_or_else(|| Error::Protocol("located block without a block".to_string()))?;
-            let block_crc = self
-                .block_checksum(&path, block, &located.locations)
-                .await?;
-            crc = if length == 0 {
-                block_crc
-            } else {
-                strata_core::checksum::crc32c_combine(crc, block_crc, block.length)
-            };
-            length += block.length;
-        }
-        Ok(FileChecksum {
-            crc32c: crc,
-            length,
-        })
-    }
-
-    /// The checksum of an erasure-coded file, computed over its bytes as they are read: a
-    /// worker holds cells of many stripes, so no single internal block's checksum covers a
-    /// contiguous run of the file.
-    async fn streamed_checksum(&self, path: &str) -> Result<FileChecksum> {
-        let mut reader = self.open(path).await?;
-        let mut crc = 0u32;
-        let mut length = 0u64;
-        while let Some(chunk) = reader.next_chunk().await? {
-            let chunk_crc = strata_core::checksum::crc32c(&chunk);
-            crc = if length == 0 {
-                chunk_crc
-            } else {
-                strata_core::checksum::crc32c_combine(crc, chunk_crc, chunk.len() as u64)
-            };
-            length += chunk.len() as u64;
-        }
-        Ok(FileChecksum {
-            crc32c: crc,
-            length,
-        })
-    }
-
-    async fn block_checksum(
+    /// The file's status and its blocks overlapping `offset..offset + length`, each with the
+    /// workers holding it, nearest first.
+    pub async fn block_locations(
         &self,
-        path: &StrataPath,
-        block: ExtendedBlock,
-        locations: &[WorkerAddress],
-    ) -> Result<u32> {
-        let timeout = self.inner.config.socket_timeout;
-        let mut last = None;
-        for worker in locations {
-            let attempt = async {
-                let mut stream = connect(&worker.data_address, timeout).await?;
-                let request = Request {
-                    op: Some(request::Op::BlockChecksum(BlockChecksum {
-                        block: Some(block.into()),
-                    })),
-                };
-                write_frame(&mut stream, &request, &[]).await?;
-                let response: Response =
-                    within(timeout, &worker.data_address, read_header(&mut stream)).await??;
-                if response.status != Status::Ok as i32 || response.length != block.length {
-                    return Err(Error::Unavailable {
-                        address: worker.data_address.clone(),
-                        reason: response.message,
-                    });
-                }
-                Ok(response.crc32c)
-            };
-            match attempt.await {
-                Ok(crc) => return Ok(crc),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(Error::BlockUnavailable {
-            path: path.to_string(),
-            block: block.id.to_string(),
-            reason: last.map_or_else(|| "no replica is known".to_string(), |e| e.to_string()),
-        })
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<GetBlockLocationsResponse> {
+        let request = GetBlockLocationsRequest {
+            path: parse(path)?.to_string(),
+            offset,
+            length,
+        };
+        call!(self.inner.master, client, get_block_locations(request))
     }
 
     /// Every erasure coding policy the cluster knows.

@@ -3,6 +3,7 @@
 //! through replica pipelines and read from the nearest replica with failover.
 
 mod cache;
+mod checksums;
 mod filesystem;
 mod lease;
 pub mod master;
@@ -11,11 +12,13 @@ mod writer;
 mod xattrs;
 
 pub use cache::MountOptions;
-pub use filesystem::{CreateOptions, FileChecksum, FileSystem, Lister, is_directory};
+pub use checksums::{FileChecksum, Md5Md5Crc32c};
+pub use filesystem::{CreateOptions, FileSystem, Lister, is_directory};
 pub use reader::FileReader;
 pub use strata_proto::rpc::{
-    ContentSummary, FileStatus, FileType, FsckFile, FsckSummary, ReportResponse, SafeModeAction,
-    WorkerReport,
+    ContentSummary, FileStatus, FileType, FsckFile, FsckSummary, GetBlockLocationsResponse,
+    LocatedBlock, ReportResponse, SafeModeAction, ServerDefaults, WorkerAddress, WorkerReport,
+    WorkerState,
 };
 pub use writer::FileWriter;
 pub use xattrs::XAttrSetFlag;

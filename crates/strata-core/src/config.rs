@@ -14,6 +14,9 @@ use std::time::Duration;
 /// The master's RPC address when nothing else is said.
 pub const DEFAULT_MASTER_ADDRESS: &str = "127.0.0.1:8020";
 
+/// The master's HTTP address when nothing else is said (HDFS's namenode HTTP port).
+pub const DEFAULT_MASTER_HTTP_ADDRESS: &str = "127.0.0.1:9870";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +70,8 @@ impl Config {
 pub struct MasterConfig {
     /// Address of the gRPC service (`HOST:PORT`; port 0 picks a free port).
     pub listen: String,
+    /// Address of the HTTP port (WebHDFS under `/webhdfs/v1`); empty serves none.
+    pub http_listen: String,
     /// Where the journal and snapshots live.
     pub data_dir: PathBuf,
     /// Replication of new files when the client does not ask for one.
@@ -120,6 +125,7 @@ impl Default for MasterConfig {
     fn default() -> Self {
         MasterConfig {
             listen: DEFAULT_MASTER_ADDRESS.to_string(),
+            http_listen: DEFAULT_MASTER_HTTP_ADDRESS.to_string(),
             data_dir: PathBuf::from("./strata-data/master"),
             default_replication: 3,
             default_block_size: ByteSize(128 << 20),
@@ -148,6 +154,9 @@ impl Default for MasterConfig {
 pub struct WorkerConfig {
     /// Address of the data port (`HOST:PORT`; port 0 picks a free port).
     pub listen: String,
+    /// Address of the HTTP port (WebHDFS reads and writes the master redirects to); empty
+    /// serves none.
+    pub http_listen: String,
     /// Host name or address registered with the master when `listen` is a wildcard address.
     pub advertise_host: Option<String>,
     /// The master's gRPC address.
@@ -182,6 +191,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             listen: "127.0.0.1:0".to_string(),
+            http_listen: "127.0.0.1:0".to_string(),
             advertise_host: None,
             master: DEFAULT_MASTER_ADDRESS.to_string(),
             data_dir: PathBuf::from("./strata-data/worker"),
@@ -249,10 +259,16 @@ impl ClientConfig {
 /// The S3 endpoint's address when nothing else is said (the port Ozone's S3 gateway uses).
 pub const DEFAULT_S3_ADDRESS: &str = "127.0.0.1:9878";
 
-/// Settings of the gateway: the S3 endpoint.
+/// The gateway's WebHDFS address when nothing else is said (the port of HDFS's HttpFS).
+pub const DEFAULT_WEBHDFS_GATEWAY_ADDRESS: &str = "127.0.0.1:14000";
+
+/// Settings of the gateway: the S3 endpoint and a WebHDFS endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayConfig {
+    /// Address of the WebHDFS endpoint (the same API as the master's HTTP port, for hosts
+    /// that reach the gateway but not the master); empty serves none.
+    pub webhdfs_listen: String,
     /// Address of the S3 endpoint.
     pub s3_listen: String,
     /// The key pairs that may sign S3 requests (AWS Signature Version 4 or 2).
@@ -264,6 +280,7 @@ pub struct GatewayConfig {
 impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
+            webhdfs_listen: DEFAULT_WEBHDFS_GATEWAY_ADDRESS.to_string(),
             s3_listen: DEFAULT_S3_ADDRESS.to_string(),
             s3_keys: Vec::new(),
             s3_anonymous: false,

@@ -18,6 +18,8 @@ pub struct MiniCluster {
     racks: Vec<String>,
     master: Option<Master>,
     workers: Vec<Option<Worker>>,
+    /// Each worker's HTTP port, bound and registered but not served until a test takes it.
+    http_ports: Vec<Option<std::net::TcpListener>>,
 }
 
 impl MiniCluster {
@@ -34,11 +36,13 @@ impl MiniCluster {
             racks: racks.iter().map(|r| r.to_string()).collect(),
             master: None,
             workers: Vec::new(),
+            http_ports: Vec::new(),
         };
         cluster.start_master().await?;
         for i in 0..racks.len() {
-            let worker = cluster.launch_worker(i).await?;
+            let (worker, http) = cluster.launch_worker(i).await?;
             cluster.workers.push(Some(worker));
+            cluster.http_ports.push(http);
         }
         cluster.wait_ready().await;
         Ok(cluster)
@@ -53,9 +57,10 @@ impl MiniCluster {
         Ok(())
     }
 
-    /// Starts worker `i`; relative tier directories of the configuration are placed inside
-    /// the worker's own directory.
-    async fn launch_worker(&self, i: usize) -> Result<Worker> {
+    /// Starts worker `i` with its HTTP port bound (unless the configuration's `http_listen`
+    /// is empty); relative tier directories of the configuration are placed inside the
+    /// worker's own directory.
+    async fn launch_worker(&self, i: usize) -> Result<(Worker, Option<std::net::TcpListener>)> {
         let mut config = self.config.worker.clone();
         config.data_dir = self.worker_dir(i);
         for dir in config.tiers.iter_mut().flat_map(|t| t.dirs.iter_mut()) {
@@ -63,7 +68,21 @@ impl MiniCluster {
         }
         config.master = self.master_address();
         config.rack = self.racks[i].clone();
-        Worker::start(config).await
+        if config.http_listen.is_empty() {
+            return Ok((Worker::start(config).await?, None));
+        }
+        let http = std::net::TcpListener::bind(&config.http_listen)
+            .map_err(|e| strata_core::Error::io("binding a worker's HTTP port", e))?;
+        let address = http
+            .local_addr()
+            .map_err(|e| strata_core::Error::io("reading a worker's HTTP address", e))?;
+        Ok((Worker::start_with_http(config, address).await?, Some(http)))
+    }
+
+    /// Worker `i`'s HTTP port, registered with the master, for the test to serve (once per
+    /// start of the worker).
+    pub fn take_worker_http_port(&mut self, i: usize) -> Option<std::net::TcpListener> {
+        self.http_ports.get_mut(i).and_then(Option::take)
     }
 
     /// The directory of worker `i`.
@@ -122,8 +141,9 @@ impl MiniCluster {
     /// Starts a stopped worker again on its data directory.
     pub async fn restart_worker(&mut self, i: usize) -> Result<()> {
         self.stop_worker(i).await;
-        let worker = self.launch_worker(i).await?;
+        let (worker, http) = self.launch_worker(i).await?;
         self.workers[i] = Some(worker);
+        self.http_ports[i] = http;
         Ok(())
     }
 

@@ -119,6 +119,8 @@ impl ProcessCluster {
             .arg("master")
             .arg("--listen")
             .arg(listen)
+            .arg("--http-listen")
+            .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(self.root.join("master"));
         let (child, address) = spawn_announcing(command, &self.root.join("master.log"));
@@ -127,19 +129,16 @@ impl ProcessCluster {
     }
 
     fn spawn_worker(&self, i: usize) -> Child {
+        let host = (self.options.hosts.get(i)).map_or("127.0.0.1", String::as_str);
         let mut command = Command::new(&self.binary);
         command
             .arg("--config")
             .arg(&self.config_path)
             .arg("worker")
             .arg("--listen")
-            .arg(format!(
-                "{}:0",
-                self.options
-                    .hosts
-                    .get(i)
-                    .map_or("127.0.0.1", String::as_str)
-            ))
+            .arg(format!("{host}:0"))
+            .arg("--http-listen")
+            .arg(format!("{host}:0"))
             .arg("--data-dir")
             .arg(self.worker_dir(i))
             .arg("--master")

@@ -150,6 +150,11 @@ pub async fn checksum<W: AsyncWrite + Unpin>(
             generation: reader.info().generation,
             crc32c: reader.block_crc()?,
             chunk_size: reader.chunk_size(),
+            chunk_crcs_md5: if req.chunk_crcs_md5 {
+                reader.chunk_crcs_md5()?.to_vec()
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         })
     })();

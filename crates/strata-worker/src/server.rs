@@ -28,6 +28,16 @@ impl Worker {
     /// Loads the store from the configured tiers (the default layout when none), binds the
     /// data port and joins the master.
     pub async fn start(config: WorkerConfig) -> Result<Worker> {
+        Self::launch(config, None).await
+    }
+
+    /// Like [`Worker::start`], registering `http` (an HTTP port its host process serves the
+    /// WebHDFS data face on) as this worker's HTTP address, on the worker's advertised host.
+    pub async fn start_with_http(config: WorkerConfig, http: SocketAddr) -> Result<Worker> {
+        Self::launch(config, Some(http.port())).await
+    }
+
+    async fn launch(config: WorkerConfig, http_port: Option<u16>) -> Result<Worker> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
@@ -61,6 +71,7 @@ impl Worker {
         let address = WorkerAddress {
             id: id.clone(),
             data_address: format!("{host}:{}", bound.port()),
+            http_address: http_port.map_or_else(String::new, |port| format!("{host}:{port}")),
             host,
             rack: config.rack.clone(),
         };

@@ -1,14 +1,15 @@
 //! `strata local`: a whole cluster in one process, for one machine.
 
+use crate::http_ports::{ServedWorker, start_master_http};
 use crate::output::size;
 use crate::roles::{shutdown_signal, start_s3};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata_core::ByteSize;
-use strata_core::config::S3Key;
+use strata_core::config::{ClientConfig, GatewayConfig, S3Key};
+use strata_gateway::{HttpEndpoint, S3Endpoint};
 use strata_master::Master;
-use strata_worker::Worker;
 use strata_worker::tier_layout::default_memory_size;
 
 /// Options of `strata local`.
@@ -27,13 +28,35 @@ pub struct LocalArgs {
     /// default); 0 turns it off [default: a quarter of that tmpfs, shared by the workers].
     #[arg(long, value_name = "SIZE")]
     memory: Option<ByteSize>,
-    /// Address of the S3 endpoint [default: 127.0.0.1:9878].
+    /// Address of the S3 endpoint ("" for none) [default: 127.0.0.1:9878].
     #[arg(long, value_name = "HOST:PORT")]
     s3_listen: Option<String>,
+    /// Address of the master's HTTP port, serving WebHDFS ("" for none) [default:
+    /// 127.0.0.1:9870].
+    #[arg(long, value_name = "HOST:PORT")]
+    http_listen: Option<String>,
 }
 
 /// The key pair `strata local` accepts on S3 when the configuration names none.
 pub const LOCAL_S3_KEY: (&str, &str) = ("strata", "strata-local-secret");
+
+/// What `strata local` runs, stopped in reverse order.
+struct Running {
+    master: Master,
+    workers: Vec<ServedWorker>,
+    s3: Option<S3Endpoint>,
+    webhdfs: Option<HttpEndpoint>,
+}
+
+impl Running {
+    async fn shutdown(self) {
+        drop((self.s3, self.webhdfs));
+        for w in self.workers {
+            w.shutdown().await;
+        }
+        self.master.shutdown().await;
+    }
+}
 
 /// Runs the embedded cluster until Ctrl-C.
 pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode> {
@@ -49,12 +72,130 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         );
         master_config.default_replication = workers;
     }
-    if let Some(listen) = args.listen {
-        master_config.listen = listen;
+    if let Some(listen) = &args.listen {
+        master_config.listen = listen.clone();
     }
-    let master = Master::start(master_config).await?;
+    if let Some(listen) = &args.http_listen {
+        master_config.http_listen = listen.clone();
+    }
+    let mut gateway = settings.config.gateway.clone();
+    if let Some(listen) = &args.s3_listen {
+        gateway.s3_listen = listen.clone();
+    }
+    if gateway.s3_keys.is_empty() && !gateway.s3_anonymous {
+        gateway.s3_keys.push(S3Key {
+            access_key: LOCAL_S3_KEY.0.to_string(),
+            secret_key: LOCAL_S3_KEY.1.to_string(),
+        });
+    }
+    let master = Master::start(master_config.clone()).await?;
+    let http_listen = master_config.http_listen;
     let master_address = master.address().to_string();
-    let mut workers = Vec::new();
+    let mut client = settings.config.client.clone();
+    client.master = master_address.clone();
+    let mut running = Running {
+        master,
+        workers: Vec::new(),
+        s3: None,
+        webhdfs: None,
+    };
+    let faces = Faces {
+        gateway: &gateway,
+        http_listen: &http_listen,
+        client: &client,
+    };
+    if let Err(e) = start_around_master(&mut running, &settings, &args, faces).await {
+        running.shutdown().await;
+        return Err(e);
+    }
+    outln!(
+        "Strata local cluster is up (data in {})",
+        args.data_dir.display()
+    );
+    outln!("  master    {master_address}");
+    for w in &running.workers {
+        let w = &w.worker;
+        let tiers: Vec<String> = (w.context().store.storage().tiers.iter())
+            .map(|t| format!("{} {}", t.medium, size(t.capacity, true)))
+            .collect();
+        let http = &w.address().http_address;
+        outln!(
+            "  worker    {}  rack {}  {}  ({}{}{})",
+            w.address().data_address,
+            w.address().rack,
+            tiers.join(" + "),
+            w.address().id,
+            if http.is_empty() { "" } else { ", http " },
+            http
+        );
+    }
+    if let Some(s3) = &running.s3 {
+        let key = gateway.s3_keys.first().map(|k| k.access_key.as_str());
+        outln!(
+            "  s3        {}  (access key {})",
+            s3.url(),
+            key.unwrap_or("none: unsigned requests")
+        );
+    }
+    if let Some(webhdfs) = &running.webhdfs {
+        outln!("  webhdfs   {}/webhdfs/v1", webhdfs.url());
+    }
+    let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
+        String::new()
+    } else {
+        format!(" --master {master_address}")
+    };
+    outln!();
+    outln!("Try, in another terminal:");
+    outln!("  strata fs{flag} mkdir -p /demo");
+    outln!("  strata fs{flag} put /etc/hosts /demo/");
+    outln!("  strata fs{flag} ls -h /demo");
+    outln!("  strata fs{flag} cat /demo/hosts");
+    outln!("  strata admin{flag} report");
+    outln!("  strata admin{flag} fsck /");
+    if let Some(s3) = &running.s3
+        && gateway
+            .s3_keys
+            .first()
+            .map(|k| (k.access_key.as_str(), k.secret_key.as_str()))
+            == Some(LOCAL_S3_KEY)
+    {
+        outln!(
+            "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls s3://demo/",
+            LOCAL_S3_KEY.0,
+            LOCAL_S3_KEY.1,
+            s3.url()
+        );
+    }
+    if let Some(webhdfs) = &running.webhdfs {
+        outln!(
+            "  curl -L '{}/webhdfs/v1/demo/hosts?op=OPEN'",
+            webhdfs.url()
+        );
+    }
+    outln!();
+    outln!("Press Ctrl-C to stop.");
+    shutdown_signal().await;
+    eprintln!("stopping the local cluster");
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the faces around the master are started with.
+struct Faces<'a> {
+    gateway: &'a GatewayConfig,
+    http_listen: &'a str,
+    client: &'a ClientConfig,
+}
+
+/// Starts the workers, the S3 endpoint and the master's HTTP port around a started master.
+async fn start_around_master(
+    running: &mut Running,
+    settings: &Settings,
+    args: &LocalArgs,
+    faces: Faces<'_>,
+) -> anyhow::Result<()> {
+    let client = faces.client;
     let workers_wanted = args.workers as u64;
     for i in 0..args.workers {
         let mut config = settings.config.worker.clone();
@@ -72,99 +213,13 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
                 dir.path.join(&name)
             };
         }
-        config.master = master_address.clone();
+        config.master = client.master.clone();
         config.rack = format!("/rack{}", i % 2 + 1);
-        let worker = match Worker::start(config).await {
-            Ok(w) => w,
-            Err(e) => {
-                for w in workers {
-                    Worker::shutdown(w).await;
-                }
-                master.shutdown().await;
-                return Err(e.into());
-            }
-        };
-        workers.push(worker);
+        running
+            .workers
+            .push(ServedWorker::start(config, client.clone()).await?);
     }
-    let mut gateway = settings.config.gateway.clone();
-    if let Some(listen) = args.s3_listen {
-        gateway.s3_listen = listen;
-    }
-    if gateway.s3_keys.is_empty() && !gateway.s3_anonymous {
-        gateway.s3_keys.push(S3Key {
-            access_key: LOCAL_S3_KEY.0.to_string(),
-            secret_key: LOCAL_S3_KEY.1.to_string(),
-        });
-    }
-    let mut client = settings.config.client.clone();
-    client.master = master_address.clone();
-    let s3 = match start_s3(&gateway, client).await {
-        Ok(s3) => s3,
-        Err(e) => {
-            for w in workers {
-                Worker::shutdown(w).await;
-            }
-            master.shutdown().await;
-            return Err(e);
-        }
-    };
-    outln!(
-        "Strata local cluster is up (data in {})",
-        args.data_dir.display()
-    );
-    outln!("  master    {master_address}");
-    for w in &workers {
-        let tiers: Vec<String> = (w.context().store.storage().tiers.iter())
-            .map(|t| format!("{} {}", t.medium, size(t.capacity, true)))
-            .collect();
-        outln!(
-            "  worker    {}  rack {}  {}  ({})",
-            w.address().data_address,
-            w.address().rack,
-            tiers.join(" + "),
-            w.address().id
-        );
-    }
-    let key = gateway.s3_keys.first().map(|k| k.access_key.as_str());
-    outln!(
-        "  s3        {}  (access key {})",
-        s3.url(),
-        key.unwrap_or("none: unsigned requests")
-    );
-    let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
-        String::new()
-    } else {
-        format!(" --master {master_address}")
-    };
-    outln!();
-    outln!("Try, in another terminal:");
-    outln!("  strata fs{flag} mkdir -p /demo");
-    outln!("  strata fs{flag} put /etc/hosts /demo/");
-    outln!("  strata fs{flag} ls -h /demo");
-    outln!("  strata fs{flag} cat /demo/hosts");
-    outln!("  strata admin{flag} report");
-    outln!("  strata admin{flag} fsck /");
-    if gateway
-        .s3_keys
-        .first()
-        .map(|k| (k.access_key.as_str(), k.secret_key.as_str()))
-        == Some(LOCAL_S3_KEY)
-    {
-        outln!(
-            "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls s3://demo/",
-            LOCAL_S3_KEY.0,
-            LOCAL_S3_KEY.1,
-            s3.url()
-        );
-    }
-    outln!();
-    outln!("Press Ctrl-C to stop.");
-    shutdown_signal().await;
-    eprintln!("stopping the local cluster");
-    drop(s3);
-    for w in workers {
-        w.shutdown().await;
-    }
-    master.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    running.s3 = start_s3(faces.gateway, client.clone()).await?;
+    running.webhdfs = start_master_http(faces.http_listen, client.clone()).await?;
+    Ok(())
 }

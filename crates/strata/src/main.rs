@@ -7,6 +7,7 @@ mod bench;
 mod cache;
 mod ec;
 mod fs;
+mod http_ports;
 mod local;
 mod roles;
 mod settings;

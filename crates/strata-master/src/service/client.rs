@@ -263,11 +263,15 @@ fn list_page(
     req: &ListStatusRequest,
     limit: usize,
 ) -> Result<ListStatusResponse> {
-    let (mut entries, has_more) = ns.list(p, &req.start_after, limit)?;
+    let (mut entries, remaining) = ns.list(p, &req.start_after, limit)?;
     for entry in &mut entries {
         attach_xattrs(ns, entry, &req.xattrs)?;
     }
-    Ok(ListStatusResponse { entries, has_more })
+    Ok(ListStatusResponse {
+        entries,
+        has_more: remaining > 0,
+        remaining,
+    })
 }
 
 /// Copies the named extended attributes of `status`'s inode, those it has, into `status`.

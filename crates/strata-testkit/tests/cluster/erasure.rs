@@ -130,6 +130,12 @@ async fn every_builtin_policy_round_trips_awkward_sizes_and_survives_m_stopped_w
                 expected_crc,
                 "{path}"
             );
+            let group = data_units * BLOCK;
+            assert_eq!(
+                fs.md5_md5_crc32c(&path).await.unwrap().md5,
+                crate::expected_md5_md5_crc32c(&data, group),
+                "{path}"
+            );
             if size > MIB + 10 {
                 let range = fs.read_range(&path, MIB - 10, 20).await.unwrap();
                 assert_eq!(range, data[(MIB - 10) as usize..(MIB + 10) as usize]);

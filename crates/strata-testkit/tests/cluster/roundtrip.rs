@@ -67,6 +67,15 @@ async fn files_of_awkward_sizes_round_trip() {
                 strata_core::checksum::crc32c(&data)
             }
         );
+        let hdfs = fs.md5_md5_crc32c(&path).await.unwrap();
+        assert_eq!(
+            hdfs.md5,
+            crate::expected_md5_md5_crc32c(&data, BLOCK),
+            "{path}"
+        );
+        assert_eq!(hdfs.bytes_per_crc, 4096);
+        let per_block = if *size > BLOCK { BLOCK / 4096 } else { 0 };
+        assert_eq!(hdfs.crcs_per_block, per_block, "{path}");
     }
     let range = fs.read_range("/rt/f8", BLOCK - 10, 20).await.unwrap();
     assert_eq!(

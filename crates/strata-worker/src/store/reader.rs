@@ -73,13 +73,28 @@ impl ReplicaReader {
 
     /// The CRC32C of the whole replica, from its stored chunk checksums.
     pub fn block_crc(&self) -> Result<u32> {
+        let crcs = self.all_chunk_crcs()?;
+        Ok(combine_chunks(&crcs, self.info.length, self.chunk_size))
+    }
+
+    /// The MD5 of the replica's chunk CRC32Cs, each big-endian: the block's part of HDFS's
+    /// MD5-of-MD5-of-CRC32C file checksum.
+    pub fn chunk_crcs_md5(&self) -> Result<[u8; 16]> {
+        use md5::Digest;
+        let mut md5 = md5::Md5::new();
+        for crc in self.all_chunk_crcs()? {
+            md5.update(crc.to_be_bytes());
+        }
+        Ok(md5.finalize().into())
+    }
+
+    /// Every stored chunk checksum of the replica.
+    fn all_chunk_crcs(&self) -> Result<Vec<u32>> {
         let count = (self.info.length).div_ceil(self.chunk_size as u64);
         let mut raw = vec![0u8; (count * 4) as usize];
         self.meta
             .read_exact_at(&mut raw, META_HEADER_LEN)
             .map_err(|e| Error::io(format!("reading checksums of {}", self.info.id), e))?;
-        let crcs = decode_checksums(&raw)
-            .ok_or_else(|| Error::Internal("checksum buffer size".to_string()))?;
-        Ok(combine_chunks(&crcs, self.info.length, self.chunk_size))
+        decode_checksums(&raw).ok_or_else(|| Error::Internal("checksum buffer size".to_string()))
     }
 }

@@ -7,10 +7,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use strata_testkit::{pattern, wait_until};
 
-/// Starts `strata local` with `workers` workers in `dir` and returns it with the master
-/// address and the S3 URL it printed. The workers' default MEM tiers go to `dir`'s sibling
-/// `shm`, not to the machine's /dev/shm; S3 listens on a free port.
-pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> (Child, String, String) {
+/// A running `strata local` and the addresses it printed.
+pub(crate) struct Local {
+    pub child: Child,
+    pub master: String,
+    pub s3: String,
+    pub webhdfs: String,
+}
+
+/// Starts `strata local` with `workers` workers in `dir`. The workers' default MEM tiers go to
+/// `dir`'s sibling `shm`, not to the machine's /dev/shm; S3 and HTTP listen on free ports.
+pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
     let parent = dir.parent().unwrap();
     let config = parent.join("strata-local.toml");
     let memory_dir = parent.join("shm");
@@ -34,6 +41,8 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> (Child, Stri
             "127.0.0.1:0",
             "--s3-listen",
             "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)
@@ -42,18 +51,24 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> (Child, Stri
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut master = String::new();
-    let s3 = loop {
+    let (mut master, mut s3) = (String::new(), String::new());
+    let webhdfs = loop {
         let line = lines.next().expect("strata local exited early").unwrap();
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("master"), Some(address)) => master = address.to_string(),
-            (Some("s3"), Some(url)) => break url.to_string(),
+            (Some("s3"), Some(url)) => s3 = url.to_string(),
+            (Some("webhdfs"), Some(url)) => break url.to_string(),
             _ => {}
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, master, s3)
+    Local {
+        child,
+        master,
+        s3,
+        webhdfs,
+    }
 }
 
 pub(crate) fn interrupt(child: &mut Child) -> i32 {
@@ -86,7 +101,11 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     std::fs::write(&local_file, &data).unwrap();
     let input = local_file.to_str().unwrap();
 
-    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
+    let Local {
+        child: mut local,
+        master,
+        ..
+    } = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/demo/sub"]).0, 0);
@@ -183,7 +202,11 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         "Ctrl-C stops strata local cleanly"
     );
 
-    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
+    let Local {
+        child: mut local,
+        master,
+        ..
+    } = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let back2 = dir.path().join("back2.bin");
     let (code, _, err) = cli(
@@ -201,7 +224,11 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut local, master, _) = start_local(&dir.path().join("data"), 3);
+    let Local {
+        child: mut local,
+        master,
+        ..
+    } = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     assert_eq!(run(&["fs", "mkdir", "-p", "/e/d/inner"]).0, 0);
@@ -262,7 +289,11 @@ async fn fourteen_local_workers_run_rs_10_4_from_the_cli() {
     let local_file = dir.path().join("wide.bin");
     let data = pattern(14, 23_456_789);
     std::fs::write(&local_file, &data).unwrap();
-    let (mut local, master, _) = start_local(&dir.path().join("data"), 14);
+    let Local {
+        child: mut local,
+        master,
+        ..
+    } = start_local(&dir.path().join("data"), 14);
     wait_ready(&master).await;
     let run = |args: &[&str]| cli(&master, args);
     let (code, out, _) = run(&["ec", "list"]);

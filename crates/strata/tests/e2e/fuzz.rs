@@ -50,7 +50,10 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
                 length: rng.random(),
             }),
         }),
-        2 => request::Op::BlockChecksum(data::BlockChecksum { block: Some(block) }),
+        2 => request::Op::BlockChecksum(data::BlockChecksum {
+            block: Some(block),
+            chunk_crcs_md5: rng.random(),
+        }),
         3 => request::Op::RecoveryQuery(data::RecoveryQuery { block_id: block.id }),
         _ => request::Op::RecoveryFinalize(data::RecoveryFinalize {
             block_id: block.id,

@@ -1,7 +1,8 @@
-//! The S3 faces as a user starts them: `strata local` serves S3 with the key pair it prints,
-//! and `strata gateway` serves the same cluster with the keys of its configuration.
+//! The S3 and WebHDFS faces as a user starts them: `strata local` serves S3 with the key pair
+//! it prints and WebHDFS on the master's HTTP port, and `strata gateway` serves the same
+//! cluster with the keys of its configuration and a WebHDFS endpoint of its own.
 
-use crate::cli::{interrupt, start_local, wait_ready};
+use crate::cli::{Local, interrupt, start_local, wait_ready};
 use crate::harness::binary;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -27,10 +28,30 @@ fn boto3(endpoint: &str, key: (&str, &str), snippet: &str) -> String {
     stdout
 }
 
+/// Runs a Python snippet with `requests` imported (HdfsCLI's dependency); its standard output.
+fn python(snippet: &str) -> String {
+    let output = Command::new("python3")
+        .args(["-c", &format!("import requests\n{snippet}\n")])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs hdfs): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{snippet}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn strata_local_and_strata_gateway_serve_s3() {
+async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut local, master, s3) = start_local(&dir.path().join("data"), 1);
+    let Local {
+        child: mut local,
+        master,
+        s3,
+        webhdfs,
+    } = start_local(&dir.path().join("data"), 1);
     wait_ready(&master).await;
     let local_key = ("strata", "strata-local-secret");
     boto3(
@@ -44,11 +65,18 @@ async fn strata_local_and_strata_gateway_serve_s3() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "hi from s3");
+    // WebHDFS on the master's HTTP port reads it, redirected to the worker's HTTP port.
+    let read = python(&format!(
+        "step = requests.get('{webhdfs}/demo/hello/world.txt?op=OPEN', allow_redirects=False)\n\
+         assert step.status_code == 307 and not step.headers['Location'].startswith('{webhdfs}')\n\
+         print(requests.get(step.headers['Location']).text)"
+    ));
+    assert_eq!(read, "hi from s3\n");
 
     let config = dir.path().join("gateway.toml");
     std::fs::write(
         &config,
-        "[gateway]\ns3_listen = \"127.0.0.1:0\"\n\
+        "[gateway]\ns3_listen = \"127.0.0.1:0\"\nwebhdfs_listen = \"127.0.0.1:0\"\n\
          s3_keys = [{ access_key = \"team\", secret_key = \"team-secret\" }]\n",
     )
     .unwrap();
@@ -60,18 +88,22 @@ async fn strata_local_and_strata_gateway_serve_s3() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let first = BufReader::new(gateway.stdout.take().unwrap())
+    let (mut gateway_s3, mut gateway_webhdfs) = (String::new(), String::new());
+    for line in BufReader::new(gateway.stdout.take().unwrap())
         .lines()
-        .next()
-        .expect("strata gateway exited early")
-        .unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_string();
+        .take(3)
+    {
+        let line = line.unwrap();
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("s3"), Some(url)) => gateway_s3 = url.to_string(),
+            (Some("webhdfs"), Some(url)) => gateway_webhdfs = url.to_string(),
+            _ => {}
+        }
+    }
+    assert!(gateway_s3.starts_with("http://") && gateway_webhdfs.starts_with("http://"));
     let listed = boto3(
-        &url,
+        &gateway_s3,
         ("team", "team-secret"),
         "print([o['Key'] for o in s3.list_objects_v2(Bucket='demo')['Contents']])\n\
          print(s3.get_object(Bucket='demo', Key='hello/world.txt')['Body'].read())",
@@ -79,11 +111,24 @@ async fn strata_local_and_strata_gateway_serve_s3() {
     assert_eq!(listed, "['hello/world.txt']\nb'hi from s3'\n");
     // The gateway knows only its own keys.
     let refused = boto3(
-        &url,
+        &gateway_s3,
         local_key,
         "try:\n    s3.list_buckets()\nexcept Exception as e:\n    print(type(e).__name__)",
     );
     assert_eq!(refused.trim(), "ClientError");
+    // The gateway's WebHDFS writes through the workers of `strata local` too.
+    let written = python(&format!(
+        "assert requests.put('{gateway_webhdfs}/demo/via-gateway.txt?op=CREATE&user.name=eve', \
+         data=b'from webhdfs').status_code == 201\n\
+         status = requests.get('{webhdfs}/demo/via-gateway.txt?op=GETFILESTATUS').json()\n\
+         print(status['FileStatus']['owner'], status['FileStatus']['length'])"
+    ));
+    assert_eq!(written, "eve 12\n");
+    let cat = Command::new(binary())
+        .args(["--master", &master, "fs", "cat", "/demo/via-gateway.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "from webhdfs");
     assert_eq!(interrupt(&mut gateway), 0);
     assert_eq!(interrupt(&mut local), 0);
 }

@@ -292,7 +292,12 @@ fn paged_listing_covers_every_entry_once() {
             .map(|s| s.path.rsplit('/').next().unwrap().to_string())
             .unwrap_or_default();
         seen.extend(page.into_iter().map(|s| s.path));
-        if !more {
+        assert_eq!(
+            more,
+            25 - seen.len() as u64,
+            "the count of entries that follow"
+        );
+        if more == 0 {
             break;
         }
     }
@@ -586,7 +591,8 @@ fn a_directory_of_a_million_entries_lists_page_by_page() {
             .and_then(|s| s.path.rsplit('/').next())
             .unwrap_or_default()
             .to_string();
-        if !more {
+        assert_eq!(more, 1_000_000 - seen);
+        if more == 0 {
             break;
         }
     }

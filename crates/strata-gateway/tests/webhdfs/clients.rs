@@ -1,0 +1,29 @@
+//! HdfsCLI and Hadoop's FsShell, unchanged, against the WebHDFS face (the scripts in
+//! `tests/clients/` hold the checks; each prints `ok ...` per group).
+
+use crate::{WebHdfs, client_script, passed_groups};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfscli_works_unchanged() {
+    let webhdfs = WebHdfs::start().await;
+    // A directory larger than one LISTSTATUS_BATCH.
+    let fs = webhdfs.cluster.client().await;
+    for i in 0..1200 {
+        fs.mkdirs(&format!("/many/d{i:04}"), true).await.unwrap();
+    }
+    let output = webhdfs
+        .run("python3", &[&client_script("webhdfs_hdfscli.py")])
+        .await;
+    assert_eq!(passed_groups(&output).len(), 5);
+    webhdfs.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hadoop_fsshell_works_unchanged() {
+    let webhdfs = WebHdfs::start().await;
+    let output = webhdfs
+        .run("bash", &[&client_script("webhdfs_fsshell.sh")])
+        .await;
+    assert_eq!(passed_groups(&output).len(), 5);
+    webhdfs.cluster.shutdown().await;
+}
