@@ -8,6 +8,7 @@ mod filesystem;
 mod lease;
 pub mod master;
 mod reader;
+mod truncate;
 mod writer;
 mod xattrs;
 
@@ -20,5 +21,6 @@ pub use strata_proto::rpc::{
     LocatedBlock, ReportResponse, SafeModeAction, ServerDefaults, WorkerAddress, WorkerReport,
     WorkerState,
 };
+pub use truncate::TRUNCATE_TAILS;
 pub use writer::FileWriter;
 pub use xattrs::XAttrSetFlag;

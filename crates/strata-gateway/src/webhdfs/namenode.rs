@@ -157,6 +157,17 @@ impl Request<'_> {
                     .await?;
                 self.redirect(&worker)?
             }
+            (Method::POST, "TRUNCATE") => {
+                let new_length = params.required("newlength")?;
+                let new_length = new_length.parse::<u64>().map_err(|_| {
+                    Error::InvalidArgument(format!(
+                        "Invalid value for webhdfs parameter \"newlength\": {new_length:?}"
+                    ))
+                })?;
+                fs.truncate(path, new_length).await?;
+                // Done at once: the kept part of a cut block is in place already.
+                json(&BooleanBody { boolean: true })
+            }
             (Method::POST, "CONCAT") => {
                 let sources: Vec<&str> = (params.required("sources")?.split(','))
                     .filter(|s| !s.is_empty())

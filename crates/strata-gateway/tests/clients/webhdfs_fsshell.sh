@@ -59,6 +59,10 @@ count="$(hadoop_fs -count "$nn/shell")"
 }
 echo "ok mv, test, appendToFile, setrep, chmod, stat and count"
 
+hadoop_fs -truncate -w 1000 "$nn/shell/moved.txt"
+cmp <(hadoop_fs -cat "$nn/shell/moved.txt") <(seq 1 20001 | head -c 1000)
+echo "ok truncate"
+
 hadoop_fs -rm "$nn/shell/moved.txt"
 hadoop_fs -rm -r "$nn/shell"
 ! hadoop_fs -test -e "$nn/shell"

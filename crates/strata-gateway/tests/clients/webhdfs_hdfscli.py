@@ -131,6 +131,7 @@ for bad in ["op=NOSUCHOP", "op=OPEN&offset=-1", "", "op=MKDIRS"]:
 assert requests.put(location.split("?")[0] + "?op=MKDIRS").status_code == 400
 print("ok two-step protocol, noredirect, user.name and errors")
 
+
 # Block locations and batched listing.
 blocks = requests.get(API + "/data/big.bin?op=GETFILEBLOCKLOCATIONS").json()
 blocks = blocks["BlockLocations"]["BlockLocation"]
@@ -151,3 +152,14 @@ while True:
     after = entries[-1]["pathSuffix"]
 assert batches == 2 and seen == [f"d{i:04}" for i in range(1200)], (batches, seen[:3])
 print("ok block locations and batched listing")
+
+# TRUNCATE: inside a block (its kept bytes copied), on a block boundary, to zero.
+for new_length in [(8 << 20) + 1000, 4 << 20, 4 << 20, 77, 0]:
+    answer = requests.post(API + f"/data/big.bin?op=TRUNCATE&newlength={new_length}")
+    assert answer.json() == {"boolean": True}, answer.text
+    with client.read("/data/big.bin") as reader:
+        assert reader.read() == whole[:new_length], new_length
+    whole = whole[:new_length]
+refused = requests.post(API + "/data/big.bin?op=TRUNCATE&newlength=10")
+assert refused.status_code == 400, refused.text
+print("ok truncate")

@@ -93,6 +93,13 @@ pub enum Outcome {
     },
     /// A file's replication changed; its blocks need checking.
     ReplicationChanged(Vec<BlockId>),
+    /// A file was truncated.
+    Truncated {
+        /// Blocks no longer part of any file, to delete from workers.
+        dropped: Vec<ExtendedBlock>,
+        /// Blocks moved from the tail file, which now want the file's replication.
+        moved: Vec<BlockId>,
+    },
     /// A rename ran; `replaced` holds the blocks of a file it replaced.
     Renamed {
         /// Blocks of the replaced destination file, to delete from workers.
@@ -196,6 +203,7 @@ impl Namespace {
             Op::SetTtl(s) => self.set_ttl(s),
             Op::SetXAttr(s) => self.set_xattr(s),
             Op::Concat(c) => self.concat(c),
+            Op::Truncate(t) => self.truncate(t),
         }
     }
 

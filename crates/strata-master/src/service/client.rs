@@ -142,6 +142,11 @@ impl ClientService {
             Outcome::Renamed { replaced } => {
                 self.state.cluster.lock().invalidate(&replaced);
             }
+            Outcome::Truncated { dropped, moved } => {
+                let mut cluster = self.state.cluster.lock();
+                cluster.invalidate(&dropped);
+                cluster.replication.mark_all(moved);
+            }
             Outcome::Done => {}
             other => return Err(unexpected(other)),
         }
@@ -479,6 +484,30 @@ impl ClientProtocol for ClientService {
                 target: target.to_string(),
                 sources,
                 time: now_millis(),
+            }))
+            .await
+        }
+        .await;
+        reply(result)
+    }
+
+    async fn truncate(&self, request: Request<TruncateRequest>) -> RpcResult<Empty> {
+        let req = request.into_inner();
+        let result = async {
+            let tail = if req.tail.is_empty() {
+                String::new()
+            } else {
+                path(&req.tail)?.to_string()
+            };
+            self.simple_change(Op::Truncate(journal::Truncate {
+                path: path(&req.path)?.to_string(),
+                new_length: req.new_length,
+                tail,
+                time: now_millis(),
+                if_version: req.if_version.map(|v| journal::FileVersion {
+                    modification_time: v.modification_time,
+                    length: v.length,
+                }),
             }))
             .await
         }

@@ -1,5 +1,5 @@
 //! Files of every awkward size go in and come back byte for byte, on an in-process cluster, and
-//! so do files concatenated from parts.
+//! so do files concatenated from parts and files truncated.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -184,5 +184,51 @@ async fn concatenated_files_read_back_whole_append_and_survive_a_restart() {
     cluster.wait_ready().await;
     let fs = cluster.client().await;
     assert_eq!(fs.read_range("/parts/0", 0, u64::MAX).await.unwrap(), whole);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_files_keep_every_byte_before_the_cut_and_survive_a_restart() {
+    let mut cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    let data = pattern(9, 3 * BLOCK as usize + 500);
+    let options = CreateOptions {
+        block_size: BLOCK,
+        ..Default::default()
+    };
+    let mut w = fs.create("/t", options).await.unwrap();
+    w.write(&data).await.unwrap();
+    w.close().await.unwrap();
+    // Inside a block, on a boundary, inside the first block.
+    for new_length in [2 * BLOCK + 123, 2 * BLOCK, BLOCK - 1] {
+        fs.truncate("/t", new_length).await.unwrap();
+        let back = fs.read_range("/t", 0, u64::MAX).await.unwrap();
+        assert!(back == data[..new_length as usize], "at {new_length}");
+        assert_eq!(fs.stat("/t").await.unwrap().length, new_length);
+    }
+    assert!(matches!(
+        fs.truncate("/t", BLOCK).await,
+        Err(strata_core::Error::InvalidArgument(_))
+    ));
+    // No tail file is left behind, and the file takes appends again.
+    let tails = fs
+        .list(strata_client::TRUNCATE_TAILS)
+        .collect()
+        .await
+        .unwrap();
+    assert!(tails.is_empty(), "{tails:?}");
+    let mut more = fs.append("/t").await.unwrap();
+    more.write(b"after the cut").await.unwrap();
+    more.close().await.unwrap();
+    let mut expected = data[..BLOCK as usize - 1].to_vec();
+    expected.extend_from_slice(b"after the cut");
+    cluster.restart_master().await.unwrap();
+    cluster.wait_ready().await;
+    let fs = cluster.client().await;
+    assert_eq!(fs.read_range("/t", 0, u64::MAX).await.unwrap(), expected);
+    fs.truncate("/t", 0).await.unwrap();
+    assert_eq!(fs.stat("/t").await.unwrap().length, 0);
     cluster.shutdown().await;
 }

@@ -1,5 +1,6 @@
-//! Concatenation: blocks move to the target in order, sources vanish, and only closed
-//! replicated files outside mounts take part.
+//! Concatenation and truncation: blocks move to the target in order, sources and tails
+//! vanish, blocks past a new end are dropped, and only closed replicated files outside mounts
+//! take part.
 
 use super::*;
 
@@ -126,4 +127,113 @@ fn open_striped_mounted_missing_or_repeated_files_are_refused() {
     // Nothing moved on any refusal.
     assert_eq!(block_ids(&log, "/a").len(), 1);
     assert_eq!(block_ids(&log, "/b").len(), 1);
+}
+
+fn truncate(log: &mut Log, path: &str, new_length: u64, tail: &str) -> Result<Outcome> {
+    log.apply(Op::Truncate(journal::Truncate {
+        path: path.into(),
+        new_length,
+        tail: tail.into(),
+        time: 77,
+        if_version: None,
+    }))
+}
+
+fn length_of(log: &Log, path: &str) -> u64 {
+    let path = StrataPath::parse(path).unwrap();
+    log.ns.file_info(&path).unwrap().unwrap().length
+}
+
+#[test]
+fn truncate_drops_whole_blocks_and_replaces_the_cut_one_with_its_tail() {
+    let mut log = Log::new();
+    log.write_file("/f", &[1000, 1000, 1000]);
+    let blocks = block_ids(&log, "/f");
+    // On a block boundary: the blocks past it go, nothing else is needed.
+    let Outcome::Truncated { dropped, moved } = truncate(&mut log, "/f", 2000, "").unwrap() else {
+        panic!("not a truncation outcome");
+    };
+    assert_eq!(
+        dropped.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![blocks[2]]
+    );
+    assert!(moved.is_empty());
+    assert_eq!(log.ns.owner_of(blocks[2]), None);
+    assert_eq!(length_of(&log, "/f"), 2000);
+    // Inside a block: that block is replaced by the tail's, in one step.
+    log.write_file("/tail", &[500]);
+    let tail_block = block_ids(&log, "/tail");
+    let Outcome::Truncated { dropped, moved } = truncate(&mut log, "/f", 1500, "/tail").unwrap()
+    else {
+        panic!("not a truncation outcome");
+    };
+    assert_eq!(
+        dropped.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![blocks[1]]
+    );
+    assert_eq!(moved, tail_block);
+    assert_eq!(block_ids(&log, "/f"), vec![blocks[0], tail_block[0]]);
+    assert_eq!(log.ns.owner_of(tail_block[0]), Some(log.inode("/f")));
+    assert_eq!(length_of(&log, "/f"), 1500);
+    assert!(
+        log.ns
+            .lookup(&StrataPath::parse("/tail").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    let status = log
+        .ns
+        .file_info(&StrataPath::parse("/f").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.modification_time, 77);
+    // To zero, and to the same length.
+    truncate(&mut log, "/f", 1500, "").unwrap();
+    assert_eq!(length_of(&log, "/f"), 1500);
+    truncate(&mut log, "/f", 0, "").unwrap();
+    assert_eq!(length_of(&log, "/f"), 0);
+    assert!(block_ids(&log, "/f").is_empty());
+    let header = log.ns.image_header();
+    let restored = Namespace::from_image(&header, log.ns.image_records()).unwrap();
+    assert_eq!(restored, log.ns);
+}
+
+#[test]
+fn truncate_refuses_growth_missing_or_wrong_tails_and_changed_files() {
+    let mut log = Log::new();
+    log.write_file("/f", &[1000, 1000]);
+    log.write_file("/tail", &[300]);
+    let refusals = [
+        truncate(&mut log, "/f", 2001, ""),
+        truncate(&mut log, "/f", 1500, ""),
+        truncate(&mut log, "/f", 1500, "/tail"),
+        truncate(&mut log, "/f", 1300, "/f"),
+    ];
+    for refused in refusals {
+        assert!(
+            matches!(refused, Err(Error::InvalidArgument(_))),
+            "{refused:?}"
+        );
+    }
+    let changed = log.apply(Op::Truncate(journal::Truncate {
+        path: "/f".into(),
+        new_length: 1000,
+        if_version: Some(journal::FileVersion {
+            modification_time: 12345,
+            length: 2000,
+        }),
+        ..Default::default()
+    }));
+    assert!(
+        matches!(changed, Err(Error::InvalidOperation { .. })),
+        "{changed:?}"
+    );
+    log.create("/open", "writer").unwrap();
+    assert!(matches!(
+        truncate(&mut log, "/open", 0, ""),
+        Err(Error::LeaseConflict { .. })
+    ));
+    // Nothing changed on any refusal.
+    assert_eq!(length_of(&log, "/f"), 2000);
+    assert_eq!(length_of(&log, "/tail"), 300);
 }

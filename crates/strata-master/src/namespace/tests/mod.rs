@@ -486,6 +486,7 @@ enum Action {
     Write(u8, u8, u8),
     SetEc(u8, u8),
     Concat(u8, u8, u8, u8),
+    Truncate(u8, u8, u16),
 }
 
 fn path_for(dir: u8, name: u8) -> String {
@@ -503,6 +504,7 @@ fn arb_action() -> impl Strategy<Value = Action> {
         (any::<u8>(), any::<u8>()).prop_map(|(a, p)| Action::SetEc(a, p)),
         (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
             .prop_map(|(a, b, c, d)| Action::Concat(a, b, c, d)),
+        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(a, b, l)| Action::Truncate(a, b, l)),
     ]
 }
 
@@ -543,6 +545,13 @@ proptest! {
                     target: path_for(d, n),
                     sources: vec![path_for(d2, n2)],
                     time: 3,
+                })),
+                // Block-aligned lengths succeed without a tail; others are refused.
+                Action::Truncate(d, n, length) => log.apply(Op::Truncate(journal::Truncate {
+                    path: path_for(d, n),
+                    new_length: u64::from(length % 4) * 4096 + u64::from(length % 7 == 0),
+                    time: 4,
+                    ..Default::default()
                 })),
             };
         }
