@@ -2,9 +2,11 @@
 //! against an S3 endpoint on an in-process cluster, and the same objects seen as files.
 
 mod clients;
+#[path = "../common/mod.rs"]
+mod common;
 mod namespace;
 
-use std::path::PathBuf;
+use common::run_client;
 use std::process::Output;
 use strata_core::config::{Config, GatewayConfig, S3Key};
 use strata_gateway::S3Endpoint;
@@ -50,25 +52,15 @@ impl Gateway {
     /// Runs `program` with the endpoint and keys in its environment; panics with its output
     /// unless it succeeds.
     async fn run(&self, program: &str, args: &[&str]) -> Output {
-        let output = tokio::process::Command::new(program)
-            .args(args)
-            .env("STRATA_S3_ENDPOINT", self.endpoint.url())
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test.sh installs it): {e}"));
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "{program} {args:?} failed ({}):\n{stdout}\n{stderr}",
-            output.status
-        );
-        output
+        let env = [
+            ("STRATA_S3_ENDPOINT", self.endpoint.url()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_string()),
+            ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
+        ];
+        run_client(program, args, &env).await
     }
 
     /// Runs a Python snippet (with boto3 imported and `s3`, a client of the endpoint, made).
@@ -81,12 +73,4 @@ impl Gateway {
         let output = self.run("python3", &["-c", &script]).await;
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
-}
-
-/// A script in `tests/clients/`.
-fn client_script(name: &str) -> String {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "clients", name]
-        .iter()
-        .collect();
-    path.to_string_lossy().into_owned()
 }

@@ -1,7 +1,8 @@
 //! HdfsCLI and Hadoop's FsShell, unchanged, against the WebHDFS face (the scripts in
 //! `tests/clients/` hold the checks; each prints `ok ...` per group).
 
-use crate::{WebHdfs, client_script, passed_groups};
+use crate::WebHdfs;
+use crate::common::{client_script, passed_groups};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hdfscli_works_unchanged() {

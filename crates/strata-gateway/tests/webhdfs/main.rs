@@ -3,8 +3,10 @@
 //! master face redirects to data faces on each worker's HTTP port.
 
 mod clients;
+#[path = "../common/mod.rs"]
+mod common;
 
-use std::path::PathBuf;
+use common::run_client;
 use std::process::Output;
 use strata_core::config::Config;
 use strata_gateway::HttpEndpoint;
@@ -46,37 +48,6 @@ impl WebHdfs {
     /// Runs `program` with the endpoint's URL in `STRATA_WEBHDFS`; panics with its output
     /// unless it succeeds.
     async fn run(&self, program: &str, args: &[&str]) -> Output {
-        let output = tokio::process::Command::new(program)
-            .args(args)
-            .env("STRATA_WEBHDFS", self.namenode.url())
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test.sh installs it): {e}"));
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "{program} {args:?} failed ({}):\n{stdout}\n{stderr}",
-            output.status
-        );
-        output
+        run_client(program, args, &[("STRATA_WEBHDFS", self.namenode.url())]).await
     }
-}
-
-/// A script in `tests/clients/`.
-fn client_script(name: &str) -> String {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "clients", name]
-        .iter()
-        .collect();
-    path.to_string_lossy().into_owned()
-}
-
-/// The `ok ...` lines a client script printed, after echoing its output.
-fn passed_groups(output: &Output) -> Vec<String> {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    (stdout.lines())
-        .filter(|l| l.starts_with("ok "))
-        .map(str::to_string)
-        .collect()
 }

@@ -7,40 +7,34 @@ use crate::harness::binary;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-/// Runs a Python snippet with boto3 and a client `s3` of `endpoint` signed with `key`;
-/// its standard output, or a panic with everything it printed.
-fn boto3(endpoint: &str, key: (&str, &str), snippet: &str) -> String {
-    let script = format!(
-        "import boto3\ns3 = boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', \
-         aws_access_key_id='{}', aws_secret_access_key='{}')\n{snippet}\n",
-        key.0, key.1
-    );
+/// Runs a Python script (with the clients `scripts/test.sh` installs); its standard output,
+/// or a panic with everything it printed.
+fn python(script: &str) -> String {
     let output = Command::new("python3")
-        .args(["-c", &script])
+        .args(["-c", script])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs boto3): {e}"));
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "{snippet}\n{stdout}\n{}",
+        "{script}\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
 }
 
-/// Runs a Python snippet with `requests` imported (HdfsCLI's dependency); its standard output.
-fn python(snippet: &str) -> String {
-    let output = Command::new("python3")
-        .args(["-c", &format!("import requests\n{snippet}\n")])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs hdfs): {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{snippet}\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+/// Runs a Python snippet with boto3 and a client `s3` of `endpoint` signed with `key`.
+fn boto3(endpoint: &str, key: (&str, &str), snippet: &str) -> String {
+    python(&format!(
+        "import boto3\ns3 = boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', \
+         aws_access_key_id='{}', aws_secret_access_key='{}')\n{snippet}\n",
+        key.0, key.1
+    ))
+}
+
+/// Runs a Python snippet with `requests` (HdfsCLI's HTTP library) imported.
+fn requests(snippet: &str) -> String {
+    python(&format!("import requests\n{snippet}\n"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +60,7 @@ async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "hi from s3");
     // WebHDFS on the master's HTTP port reads it, redirected to the worker's HTTP port.
-    let read = python(&format!(
+    let read = requests(&format!(
         "step = requests.get('{webhdfs}/demo/hello/world.txt?op=OPEN', allow_redirects=False)\n\
          assert step.status_code == 307 and not step.headers['Location'].startswith('{webhdfs}')\n\
          print(requests.get(step.headers['Location']).text)"
@@ -117,7 +111,7 @@ async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
     );
     assert_eq!(refused.trim(), "ClientError");
     // The gateway's WebHDFS writes through the workers of `strata local` too.
-    let written = python(&format!(
+    let written = requests(&format!(
         "assert requests.put('{gateway_webhdfs}/demo/via-gateway.txt?op=CREATE&user.name=eve', \
          data=b'from webhdfs').status_code == 201\n\
          status = requests.get('{webhdfs}/demo/via-gateway.txt?op=GETFILESTATUS').json()\n\
