@@ -19,6 +19,7 @@ pub async fn run(ctx: Arc<WorkerContext>, mut stopped: watch::Receiver<bool>) {
     }
     loop {
         let replicas = ctx.store.finalized();
+        let replicas_empty = replicas.is_empty();
         let pause = period / (replicas.len().max(1) as u32);
         for (id, generation) in replicas {
             tokio::select! {
@@ -46,7 +47,9 @@ pub async fn run(ctx: Arc<WorkerContext>, mut stopped: watch::Receiver<bool>) {
                 ctx.master.report_bad(&ctx.id, bad).await;
             }
         }
-        if ctx.store.is_empty() {
+        // No finished replica to check (none stored, or only replicas being written): wait
+        // rather than loop, which would hold the runtime thread and starve those writes.
+        if replicas_empty {
             tokio::select! {
                 _ = tokio::time::sleep(period.min(Duration::from_secs(10))) => {}
                 _ = stopped.wait_for(|s| *s) => return,

@@ -232,3 +232,38 @@ async fn truncated_files_keep_every_byte_before_the_cut_and_survive_a_restart() 
     assert_eq!(fs.stat("/t").await.unwrap().length, 0);
     cluster.shutdown().await;
 }
+
+/// A block scanner waking while the only replicas are still being written must wait for them
+/// (it once looped without yielding, holding the runtime's thread, and the write failed on its
+/// socket timeout). One runtime thread makes any such loop stall everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_write_outlasting_a_scanner_pause_completes() {
+    let mut config = fast_config();
+    config.worker.scan_period = std::time::Duration::from_millis(200);
+    let cluster = MiniCluster::start(config, &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let fs = cluster.client().await;
+    let data = pattern(3, 2 << 20);
+    let options = CreateOptions {
+        block_size: 128 << 20,
+        ..Default::default()
+    };
+    let mut w = fs.create("/slow", options).await.unwrap();
+    w.write(&data[..1 << 20]).await.unwrap();
+    // The scanners wake (every 200 ms) while the block is unfinished on all three workers.
+    strata_testkit::wait_until(
+        "the block being written is on every worker",
+        std::time::Duration::from_secs(30),
+        || {
+            let stored = (0..3).all(|i| !cluster.worker(i).context().store.is_empty());
+            async move { stored }
+        },
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    w.write(&data[1 << 20..]).await.unwrap();
+    w.close().await.unwrap();
+    assert_eq!(fs.read_range("/slow", 0, u64::MAX).await.unwrap(), data);
+    cluster.shutdown().await;
+}
