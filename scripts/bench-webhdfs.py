@@ -20,15 +20,7 @@ import time
 
 from hdfs import InsecureClient
 
-MIB = 1024 * 1024
-
-
-def size(text):
-    units = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-    for unit, factor in units.items():
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
+from bench_units import MIB, size
 
 
 def timed(label, nbytes, action):
