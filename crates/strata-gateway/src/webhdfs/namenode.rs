@@ -158,13 +158,8 @@ impl Request<'_> {
                 self.redirect(&worker)?
             }
             (Method::POST, "TRUNCATE") => {
-                let new_length = params.required("newlength")?;
-                let new_length = new_length.parse::<u64>().map_err(|_| {
-                    Error::InvalidArgument(format!(
-                        "Invalid value for webhdfs parameter \"newlength\": {new_length:?}"
-                    ))
-                })?;
-                fs.truncate(path, new_length).await?;
+                fs.truncate(path, params.required_number("newlength")?)
+                    .await?;
                 // Done at once: the kept part of a cut block is in place already.
                 json(&BooleanBody { boolean: true })
             }

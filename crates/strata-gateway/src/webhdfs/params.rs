@@ -53,6 +53,12 @@ impl Params {
             .transpose()
     }
 
+    /// A number the operation cannot go without.
+    pub fn required_number<T: std::str::FromStr>(&self, name: &str) -> Result<T> {
+        let value = self.required(name)?;
+        value.trim().parse().map_err(|_| invalid(name, value))
+    }
+
     /// A boolean (`true`/`false` in any case), if given.
     pub fn flag(&self, name: &str) -> Result<Option<bool>> {
         self.get(name)
@@ -116,6 +122,9 @@ mod tests {
         assert_eq!(params.user(), "alice");
         assert_eq!(params.get("x"), Some("/a b"));
         assert_eq!(params.number::<u64>("length").unwrap(), None);
+        assert_eq!(params.required_number::<u64>("offset").unwrap(), 10);
+        assert!(params.required_number::<u64>("length").is_err());
+        assert!(params.required_number::<u64>("overwrite").is_err());
     }
 
     #[test]
