@@ -8,14 +8,15 @@
 # with the `isal` feature, so both erasure coding engines are built and checked against each
 # other. The real clients the gateway tests drive come from PyPI into a virtual environment kept
 # in target/test-clients, put first on PATH: boto3 and the aws CLI for S3; HdfsCLI (`hdfs`)
-# and pyspark, whose jars hold Hadoop's own FsShell (run with Debian's Java), for WebHDFS.
+# and pyspark, whose jars hold Hadoop's own FsShell (run with Debian's Java), for WebHDFS;
+# Selenium, which drives Debian's Chromium (through its chromedriver) over the status page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== packages"
 missing=()
 for package in autoconf automake libtool nasm libclang-dev pkg-config make gcc \
-  python3 python3-venv default-jre-headless; do
+  python3 python3-venv default-jre-headless chromium chromium-driver; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -35,7 +36,7 @@ if [ ! -x "$clients/bin/pip" ]; then
   /usr/bin/python3 -m venv "$clients"
 fi
 "$clients/bin/pip" install --quiet --disable-pip-version-check boto3==1.43.11 awscli==1.45.11 \
-  hdfs==2.7.3 pyspark==4.3.0
+  hdfs==2.7.3 pyspark==4.3.0 selenium==4.51.0
 export PATH="$PWD/$clients/bin:$PATH"
 
 echo "== formatting"

@@ -34,7 +34,7 @@ pub struct CreateOptions {
     pub write_type: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FsInner {
     pub(crate) master: MasterClient,
     pub(crate) config: ClientConfig,
@@ -67,10 +67,10 @@ impl FileSystem {
         let renew_every =
             Duration::from_millis(defaults.lease_timeout_ms / 4).max(Duration::from_millis(100));
         let lease = LeaseRenewer::start(master.clone(), client_name.clone(), renew_every);
-        let user = config.effective_user().into();
+        let user: Arc<str> = config.effective_user().into();
         Ok(FileSystem {
             inner: Arc::new(FsInner {
-                master,
+                master: master.as_user(&user),
                 config,
                 client_name,
                 chunk_size: defaults.chunk_size,
@@ -84,7 +84,10 @@ impl FileSystem {
     /// serving many users holds one connection).
     pub fn as_user(&self, user: &str) -> FileSystem {
         FileSystem {
-            inner: self.inner.clone(),
+            inner: Arc::new(FsInner {
+                master: self.inner.master.as_user(user),
+                ..FsInner::clone(&self.inner)
+            }),
             user: user.into(),
         }
     }
@@ -593,6 +596,13 @@ impl FileSystem {
     /// The cluster report.
     pub async fn report(&self) -> Result<ReportResponse> {
         call!(self.inner.master, admin, report(Empty {}))
+    }
+
+    /// Under-replicated, missing and corrupt blocks with their files (worst first, at most
+    /// `limit`; 0 for the master's default) and how many there are in all.
+    pub async fn unhealthy_blocks(&self, limit: u32) -> Result<ListUnhealthyBlocksResponse> {
+        let request = ListUnhealthyBlocksRequest { limit };
+        call!(self.inner.master, admin, list_unhealthy_blocks(request))
     }
 
     /// Safe mode: get, enter or leave.

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use strata_proto::rpc::RenewLeaseRequest;
 
-/// Counts open writers and renews the client's lease while any is open.
-#[derive(Debug)]
+/// Counts open writers and renews the client's lease while any is open (clones share the
+/// count).
+#[derive(Debug, Clone)]
 pub struct LeaseRenewer {
     open: Arc<AtomicUsize>,
 }

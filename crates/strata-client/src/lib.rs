@@ -17,9 +17,10 @@ pub use checksums::{FileChecksum, Md5Md5Crc32c};
 pub use filesystem::{CreateOptions, FileSystem, Lister, is_directory};
 pub use reader::FileReader;
 pub use strata_proto::rpc::{
-    ContentSummary, FileStatus, FileType, FsckFile, FsckSummary, GetBlockLocationsResponse,
-    LocatedBlock, ReportResponse, SafeModeAction, ServerDefaults, WorkerAddress, WorkerReport,
-    WorkerState,
+    BlockHealth, ClusterSummary, ContentSummary, FileStatus, FileType, FsckBlock, FsckFile,
+    FsckSummary, GetBlockLocationsResponse, ListUnhealthyBlocksResponse, LocatedBlock,
+    ReportResponse, SafeModeAction, ServerDefaults, StorageReport, TierReport, UnhealthyBlock,
+    WorkerAddress, WorkerReport, WorkerState,
 };
 pub use truncate::TRUNCATE_TAILS;
 pub use writer::FileWriter;

@@ -4,9 +4,11 @@
 use std::time::Duration;
 use strata_core::{Error, Result};
 use strata_proto::MAX_RPC_MESSAGE;
+use strata_proto::USER_METADATA;
 use strata_proto::rpc::admin_protocol_client::AdminProtocolClient;
 use strata_proto::rpc::client_protocol_client::ClientProtocolClient;
 use strata_proto::status::from_status;
+use tonic::metadata::BinaryMetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 /// gRPC stubs for the master's client and admin services.
@@ -15,6 +17,8 @@ pub struct MasterClient {
     address: String,
     client: ClientProtocolClient<Channel>,
     admin: AdminProtocolClient<Channel>,
+    /// The user every request names (for the master's audit log).
+    user: Option<BinaryMetadataValue>,
 }
 
 impl MasterClient {
@@ -33,7 +37,27 @@ impl MasterClient {
             admin: AdminProtocolClient::new(channel)
                 .max_decoding_message_size(MAX_RPC_MESSAGE)
                 .max_encoding_message_size(MAX_RPC_MESSAGE),
+            user: None,
         })
+    }
+
+    /// The same stubs naming `user` in every request.
+    pub fn as_user(&self, user: &str) -> MasterClient {
+        MasterClient {
+            user: Some(BinaryMetadataValue::from_bytes(user.as_bytes())),
+            ..self.clone()
+        }
+    }
+
+    /// A request carrying `message` and the user.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(user) = &self.user {
+            request
+                .metadata_mut()
+                .insert_bin(USER_METADATA, user.clone());
+        }
+        request
     }
 
     /// The master's address.
@@ -63,7 +87,7 @@ macro_rules! call {
     ($master:expr, $stub:ident, $method:ident($request:expr)) => {{
         let m = &$master;
         m.$stub()
-            .$method($request)
+            .$method(m.request($request))
             .await
             .map(|r| r.into_inner())
             .map_err(|s| m.error(s))

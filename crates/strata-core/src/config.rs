@@ -119,6 +119,14 @@ pub struct MasterConfig {
     /// How often files and directories past their TTL are looked for.
     #[serde(with = "duration_text")]
     pub ttl_check_interval: Duration,
+    /// Whether every namespace operation is written to the audit log.
+    pub audit_log: bool,
+    /// The audit log's directory; empty: `audit` under `data_dir`.
+    pub audit_dir: PathBuf,
+    /// Size past which the audit log is rotated.
+    pub audit_max_file_size: ByteSize,
+    /// Rotated audit logs kept beside the current one.
+    pub audit_max_files: u32,
 }
 
 impl Default for MasterConfig {
@@ -144,6 +152,10 @@ impl Default for MasterConfig {
             atime_precision: Duration::from_secs(3600),
             persist_initial_wait: Duration::ZERO,
             ttl_check_interval: Duration::from_secs(60),
+            audit_log: true,
+            audit_dir: PathBuf::new(),
+            audit_max_file_size: ByteSize(64 << 20),
+            audit_max_files: 10,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The shared vocabulary of Strata: identifiers, validated paths, the error type that crosses
-//! every boundary, configuration, byte sizes and CRC32C chunk checksums.
+//! every boundary, configuration, byte sizes, CRC32C chunk checksums and the metrics registry.
 //!
 //! Nothing here does I/O on the network; everything is usable by master, worker and client alike.
 
@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod metrics;
 pub mod path;
 pub mod permission;
 pub mod size;

@@ -5,10 +5,12 @@
 //! blocks, and heals the cluster: re-replication, trimming, corrupt-replica replacement,
 //! decommissioning and lease recovery.
 
+pub mod audit;
 pub mod blocks;
 pub mod cluster;
 pub mod journal;
 pub mod leases;
+pub mod metrics;
 pub mod namespace;
 pub mod placement;
 pub mod safemode;

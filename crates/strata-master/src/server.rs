@@ -1,9 +1,11 @@
 //! Starting and stopping a master: load the namespace, open the gRPC port, run the monitors.
 
+use crate::audit::{AuditLog, AuditSettings};
 use crate::blocks::replication::{PassSettings, run_pass};
 use crate::cluster::Cluster;
 use crate::journal::Journal;
 use crate::leases::LeaseTable;
+use crate::metrics::{RpcMetricsLayer, master_metrics};
 use crate::service::{
     AdminService, ClientService, MasterState, WorkerService, recover_expired_leases,
 };
@@ -14,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata_core::config::MasterConfig;
+use strata_core::metrics::MetricsRegistry;
 use strata_core::{Error, Result};
 use strata_proto::MAX_RPC_MESSAGE;
 use strata_proto::rpc::admin_protocol_server::AdminProtocolServer;
@@ -27,6 +30,7 @@ use tokio::task::JoinHandle;
 pub struct Master {
     state: Arc<MasterState>,
     address: SocketAddr,
+    metrics: MetricsRegistry,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -55,6 +59,7 @@ impl Master {
             partial_reports: Mutex::new(HashMap::new()),
             under_storage: Default::default(),
             persist_queue: Default::default(),
+            audit: open_audit_log(&config)?,
         });
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -62,9 +67,15 @@ impl Master {
         let address = listener
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
+        let (metrics, rpc_metrics) = master_metrics(&state);
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(serve(state.clone(), listener, stopped.clone())),
+            tokio::spawn(serve(
+                state.clone(),
+                listener,
+                RpcMetricsLayer(rpc_metrics),
+                stopped.clone(),
+            )),
             tokio::spawn(monitor(state.clone(), stopped.clone())),
             tokio::spawn(lease_monitor(state.clone(), stopped.clone())),
             tokio::spawn(crate::service::run_persist_queue(
@@ -80,6 +91,7 @@ impl Master {
         Ok(Master {
             state,
             address,
+            metrics,
             stop,
             tasks,
         })
@@ -88,6 +100,11 @@ impl Master {
     /// The bound RPC address.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The master's metrics, for its `/metrics` page.
+    pub fn metrics(&self) -> MetricsRegistry {
+        self.metrics.clone()
     }
 
     /// The shared state (for tests and the embedded cluster).
@@ -102,8 +119,28 @@ impl Master {
             let _ = task.await;
         }
         self.state.journal.shutdown().await;
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.audit.flush()).await;
         tracing::info!("master stopped");
     }
+}
+
+/// The audit log the configuration asks for.
+fn open_audit_log(config: &MasterConfig) -> Result<AuditLog> {
+    if !config.audit_log {
+        return Ok(AuditLog::disabled());
+    }
+    let dir = if config.audit_dir.as_os_str().is_empty() {
+        config.data_dir.join("audit")
+    } else {
+        config.audit_dir.clone()
+    };
+    tracing::info!(dir = %dir.display(), "audit log");
+    AuditLog::open(AuditSettings {
+        dir,
+        max_file_bytes: config.audit_max_file_size.bytes().max(1),
+        max_files: config.audit_max_files,
+    })
 }
 
 fn load_or_create_cluster_id(dir: &Path) -> Result<String> {
@@ -124,11 +161,13 @@ fn load_or_create_cluster_id(dir: &Path) -> Result<String> {
 async fn serve(
     state: Arc<MasterState>,
     listener: tokio::net::TcpListener,
+    metrics: RpcMetricsLayer,
     mut stopped: watch::Receiver<bool>,
 ) {
     // Small replies must not wait for delayed ACKs (Nagle), so no-delay on every connection.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
+        .layer(metrics)
         .add_service(
             ClientProtocolServer::new(ClientService::new(state.clone()))
                 .max_decoding_message_size(MAX_RPC_MESSAGE)

@@ -32,6 +32,10 @@ use strata_core::{BlockId, ExtendedBlock};
 /// Largest gRPC message accepted or sent (block reports of big workers, fsck batches).
 pub const MAX_RPC_MESSAGE: usize = 64 << 20;
 
+/// The gRPC metadata key that carries the user a client acts as (binary, so any name fits);
+/// the master's audit log records it.
+pub const USER_METADATA: &str = "strata-user-bin";
+
 impl From<ExtendedBlock> for rpc::Block {
     fn from(b: ExtendedBlock) -> Self {
         rpc::Block {

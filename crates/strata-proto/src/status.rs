@@ -8,6 +8,17 @@ use tonic::{Code, Status};
 
 /// Converts an error into a gRPC status that keeps its type.
 pub fn to_status(err: &Error) -> Status {
+    let (d, grpc) = describe(err);
+    Status::with_details(grpc, err.to_string(), d.encode_to_vec().into())
+}
+
+/// The typed code of an error, as it crosses the wire (the audit log records its name).
+pub fn error_code(err: &Error) -> ErrorCode {
+    ErrorCode::try_from(describe(err).0.code).unwrap_or(ErrorCode::Unspecified)
+}
+
+/// The details an error travels with, and the gRPC code closest to it.
+fn describe(err: &Error) -> (ErrorDetail, Code) {
     let mut d = ErrorDetail::default();
     let (code, grpc) = match err {
         Error::InvalidPath { path, reason } => {
@@ -128,7 +139,7 @@ pub fn to_status(err: &Error) -> Status {
         }
     };
     d.code = code as i32;
-    Status::with_details(grpc, err.to_string(), d.encode_to_vec().into())
+    (d, grpc)
 }
 
 /// Converts a gRPC status back into the error it carries; a status without Strata details

@@ -40,11 +40,14 @@ pub struct ProcessCluster {
     config_path: PathBuf,
     options: ProcessClusterOptions,
     master_address: String,
+    master_http: String,
     master: Option<Child>,
     workers: Vec<Option<Child>>,
 }
 
-fn spawn_announcing(mut command: Command, log: &Path) -> (Child, String) {
+/// Starts `command` and reads its output until it has printed each of `markers` (in order);
+/// the first word after each.
+fn spawn_announcing(mut command: Command, log: &Path, markers: &[&str]) -> (Child, Vec<String>) {
     let log_file = match std::fs::File::create(log) {
         Ok(f) => f,
         Err(e) => panic!("cannot create {}: {e}", log.display()),
@@ -58,26 +61,30 @@ fn spawn_announcing(mut command: Command, log: &Path) -> (Child, String) {
         panic!("no stdout from {command:?}")
     };
     let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    break rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
+    let mut announced = Vec::new();
+    for marker in markers {
+        let word = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.split(marker).nth(1) {
+                        break rest
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                    }
+                }
+                _ => {
+                    let log_text = std::fs::read_to_string(log).unwrap_or_default();
+                    panic!("{command:?} exited before printing {marker:?}; its log:\n{log_text}");
                 }
             }
-            _ => {
-                let log_text = std::fs::read_to_string(log).unwrap_or_default();
-                panic!("{command:?} exited before announcing its address; its log:\n{log_text}");
-            }
-        }
-    };
+        };
+        announced.push(word);
+    }
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, address)
+    (child, announced)
 }
 
 impl ProcessCluster {
@@ -99,6 +106,7 @@ impl ProcessCluster {
             config_path,
             options,
             master_address: String::new(),
+            master_http: String::new(),
             master: None,
             workers: Vec::new(),
         };
@@ -123,9 +131,19 @@ impl ProcessCluster {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(self.root.join("master"));
-        let (child, address) = spawn_announcing(command, &self.root.join("master.log"));
+        let (child, announced) = spawn_announcing(
+            command,
+            &self.root.join("master.log"),
+            &["listening on ", "Status page at "],
+        );
         self.master = Some(child);
-        self.master_address = address;
+        let mut announced = announced.into_iter();
+        self.master_address = announced.next().unwrap_or_default();
+        self.master_http = announced
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
     }
 
     fn spawn_worker(&self, i: usize) -> Child {
@@ -145,7 +163,12 @@ impl ProcessCluster {
             .arg(&self.master_address)
             .arg("--rack")
             .arg(&self.options.racks[i]);
-        spawn_announcing(command, &self.root.join(format!("worker-{i}.log"))).0
+        spawn_announcing(
+            command,
+            &self.root.join(format!("worker-{i}.log")),
+            &["listening on "],
+        )
+        .0
     }
 
     /// The directory of worker `i`.
@@ -161,6 +184,11 @@ impl ProcessCluster {
     /// The master's RPC address.
     pub fn master_address(&self) -> &str {
         &self.master_address
+    }
+
+    /// The URL of the master's HTTP port (`http://HOST:PORT`: status page, metrics, WebHDFS).
+    pub fn master_http(&self) -> &str {
+        &self.master_http
     }
 
     /// The persistent id of worker `i`.

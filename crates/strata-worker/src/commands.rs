@@ -20,10 +20,12 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
                 };
                 let targets: Vec<&str> =
                     t.targets.iter().map(|a| a.data_address.as_str()).collect();
-                match transfer::send(&ctx, block, &t.targets).await {
-                    Ok(()) => tracing::info!(%block, ?targets, "replica copied"),
+                let result = transfer::send(&ctx, block, &t.targets).await;
+                match &result {
+                    Ok(bytes) => tracing::info!(%block, ?targets, bytes, "replica copied"),
                     Err(e) => tracing::warn!(%block, ?targets, error = %e, "replica copy failed"),
                 }
+                ctx.metrics.repair_done("copy", result.ok());
             }
             Command::Delete(d) => {
                 let store = ctx.store.clone();
@@ -63,10 +65,12 @@ pub fn execute(ctx: Arc<WorkerContext>, command: WorkerCommand) {
             }
             Command::Reconstruct(r) => {
                 let group = r.group.as_ref().map(|b| b.id).unwrap_or_default();
-                match reconstruct::run(&ctx, r).await {
-                    Ok(()) => tracing::info!(group, "reconstruction finished"),
+                let result = reconstruct::run(&ctx, r).await;
+                match &result {
+                    Ok(bytes) => tracing::info!(group, bytes, "reconstruction finished"),
                     Err(e) => tracing::warn!(group, error = %e, "reconstruction failed"),
                 }
+                ctx.metrics.repair_done("reconstruction", result.ok());
             }
             Command::Recover(r) => {
                 let block = r.block.as_ref().map(|b| b.id).unwrap_or_default();

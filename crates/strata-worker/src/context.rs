@@ -1,9 +1,12 @@
 //! What every part of a running worker shares: identity, store, link to the master, settings.
 
 use crate::master_link::MasterLink;
+use crate::metrics::WorkerMetrics;
 use crate::read_through::MountedStorages;
 use crate::store::BlockStore;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use strata_core::config::WorkerConfig;
 
 /// Shared worker state.
@@ -19,10 +22,12 @@ pub struct WorkerContext {
     pub config: WorkerConfig,
     /// The under storage of mounts, for read-through.
     pub mounted: MountedStorages,
+    /// Counters for the worker's `/metrics`.
+    pub metrics: WorkerMetrics,
     /// Data-plane operations in progress (reported as load).
     active: AtomicU32,
-    /// Block bytes sent to readers since start.
-    served: AtomicU64,
+    /// When the master last answered a registration or heartbeat.
+    last_heartbeat: Mutex<Option<Instant>>,
 }
 
 impl WorkerContext {
@@ -39,8 +44,9 @@ impl WorkerContext {
             master,
             config,
             mounted: MountedStorages::default(),
+            metrics: WorkerMetrics::default(),
             active: AtomicU32::new(0),
-            served: AtomicU64::new(0),
+            last_heartbeat: Mutex::new(None),
         }
     }
 
@@ -52,14 +58,14 @@ impl WorkerContext {
         }
     }
 
-    /// Adds `bytes` sent to a reader.
-    pub fn count_served(&self, bytes: u64) {
-        self.served.fetch_add(bytes, Ordering::Relaxed);
+    /// The master answered a registration or heartbeat now.
+    pub fn heartbeat_answered(&self) {
+        *self.last_heartbeat.lock() = Some(Instant::now());
     }
 
-    /// Block bytes sent to readers since the worker started.
-    pub fn bytes_served(&self) -> u64 {
-        self.served.load(Ordering::Relaxed)
+    /// Time since the master last answered; `None` before it ever did.
+    pub fn heartbeat_age(&self) -> Option<Duration> {
+        self.last_heartbeat.lock().map(|t| t.elapsed())
     }
 
     /// Operations in progress.

@@ -6,6 +6,7 @@ use crate::context::WorkerContext;
 use crate::write_block::failure;
 use crate::{persist, read_block, recovery, write_block};
 use std::sync::Arc;
+use std::time::Instant;
 use strata_core::Error;
 use strata_proto::data::{Request, request};
 use strata_proto::frame::{FrameError, read_header, write_frame};
@@ -60,6 +61,32 @@ async fn handle(ctx: &Arc<WorkerContext>, mut stream: TcpStream) -> Result<(), E
             return Err(err);
         }
     };
+    let started = Instant::now();
+    let op = op_name(&request.op);
+    let result = run(ctx, stream, request).await;
+    ctx.metrics
+        .operation_done(op, result.is_ok(), started.elapsed());
+    result
+}
+
+/// The name of an operation, as metrics label it.
+fn op_name(op: &Option<request::Op>) -> &'static str {
+    match op {
+        Some(request::Op::WriteBlock(_)) => "write_block",
+        Some(request::Op::ReadBlock(_)) => "read_block",
+        Some(request::Op::BlockChecksum(_)) => "block_checksum",
+        Some(request::Op::RecoveryQuery(_)) => "recovery_query",
+        Some(request::Op::RecoveryFinalize(_)) => "recovery_finalize",
+        Some(request::Op::PersistFile(_)) => "persist_file",
+        None => "none",
+    }
+}
+
+async fn run(
+    ctx: &Arc<WorkerContext>,
+    mut stream: TcpStream,
+    request: Request,
+) -> Result<(), Error> {
     match request.op {
         Some(request::Op::WriteBlock(req)) => write_block::handle(ctx.clone(), stream, req).await,
         Some(request::Op::ReadBlock(req)) => read_block::handle(ctx, &mut stream, req).await,

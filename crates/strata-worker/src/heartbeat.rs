@@ -32,6 +32,7 @@ pub async fn run(
                 continue;
             }
         };
+        ctx.heartbeat_answered();
         backoff = Duration::from_millis(100);
         let interval = Duration::from_millis(settings.heartbeat_interval_ms.max(10));
         let report_interval = Duration::from_millis(settings.block_report_interval_ms.max(1000));
@@ -57,10 +58,12 @@ pub async fn run(
             };
             match ctx.master.heartbeat(request).await {
                 Ok(response) if response.reregister => {
+                    ctx.heartbeat_answered();
                     tracing::info!("the master asks this worker to register again");
                     break;
                 }
                 Ok(response) => {
+                    ctx.heartbeat_answered();
                     for command in response.commands {
                         commands::execute(ctx.clone(), command);
                     }

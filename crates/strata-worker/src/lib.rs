@@ -7,6 +7,7 @@ pub mod context;
 mod data_server;
 mod heartbeat;
 pub mod master_link;
+pub mod metrics;
 mod persist;
 mod read_block;
 mod read_through;

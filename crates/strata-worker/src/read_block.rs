@@ -112,7 +112,7 @@ pub(crate) async fn send_packet<W: AsyncWrite + Unpin>(
         data_length: data.len() as u32,
     };
     write_frame(out, &packet, data).await?;
-    ctx.count_served(data.len() as u64);
+    ctx.metrics.read(data.len() as u64);
     Ok(())
 }
 

@@ -10,7 +10,8 @@ use strata_proto::data::WriteStage;
 use strata_proto::rpc::ReconstructCommand;
 
 /// Runs one reconstruction command.
-pub async fn run(ctx: &WorkerContext, command: ReconstructCommand) -> Result<()> {
+/// Rebuilds the command's internal blocks and sends them to its targets; the bytes sent.
+pub async fn run(ctx: &WorkerContext, command: ReconstructCommand) -> Result<u64> {
     let group = command
         .group
         .as_ref()
@@ -111,9 +112,11 @@ pub async fn run(ctx: &WorkerContext, command: ReconstructCommand) -> Result<()>
             sink.send(&cell[..len]).await?;
         }
     }
+    let mut sent = 0;
     for (index, sink) in sinks {
         let written = sink.finish().await?;
         tracing::info!(block = %BlockId(group.id.0 + index as u64), bytes = written, "internal block rebuilt");
+        sent += written;
     }
-    Ok(())
+    Ok(sent)
 }

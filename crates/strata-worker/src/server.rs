@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use strata_core::checksum::DEFAULT_CHUNK_SIZE;
 use strata_core::config::WorkerConfig;
+use strata_core::metrics::MetricsRegistry;
 use strata_core::{Error, Result};
 use strata_proto::rpc::WorkerAddress;
 use tokio::sync::watch;
@@ -113,6 +114,11 @@ impl Worker {
     /// The bound data-port address.
     pub fn bound(&self) -> SocketAddr {
         self.bound
+    }
+
+    /// The worker's metrics, for its `/metrics` page.
+    pub fn metrics(&self) -> MetricsRegistry {
+        self.ctx.metrics.registry(&self.ctx)
     }
 
     /// The shared state (for tests).

@@ -9,12 +9,12 @@ use strata_proto::block_io::BlockSink;
 use strata_proto::data::WriteStage;
 use strata_proto::rpc::WorkerAddress;
 
-/// Copies `block` to `targets`.
+/// Copies `block` to `targets`; the bytes sent.
 pub async fn send(
     ctx: &WorkerContext,
     block: ExtendedBlock,
     targets: &[WorkerAddress],
-) -> Result<()> {
+) -> Result<u64> {
     let reader = ctx.store.open_reader(block.id, block.generation)?;
     let length = reader.info().length;
     if length != block.length {
@@ -52,5 +52,5 @@ pub async fn send(
         sink.send_checked(&buf, &crcs).await?;
         pos += n as u64;
     }
-    sink.finish().await.map(|_| ())
+    sink.finish().await.map(|_| length)
 }

@@ -260,7 +260,9 @@ async fn store_packet(
         *down = None;
     }
     if !packet.last {
-        return w.write_packet(packet.offset, payload, &checksums);
+        w.write_packet(packet.offset, payload, &checksums)?;
+        ctx.metrics.written(payload.len() as u64);
+        return Ok(());
     }
     let Some(w) = writer.take() else {
         return Err(Error::Internal("writer vanished".into()));

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use strata_core::ByteSize;
 use strata_core::config::{ClientConfig, GatewayConfig, S3Key};
+use strata_core::metrics::MetricsRegistry;
 use strata_gateway::{HttpEndpoint, S3Endpoint};
 use strata_master::Master;
 use strata_worker::tier_layout::default_memory_size;
@@ -102,6 +103,7 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     let faces = Faces {
         gateway: &gateway,
         http_listen: &http_listen,
+        metrics: running.master.metrics(),
         client: &client,
     };
     if let Err(e) = start_around_master(&mut running, &settings, &args, faces).await {
@@ -139,6 +141,7 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     }
     if let Some(webhdfs) = &running.webhdfs {
         outln!("  webhdfs   {}/webhdfs/v1", webhdfs.url());
+        outln!("  status    {}/  (metrics at /metrics)", webhdfs.url());
     }
     let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
         String::new()
@@ -185,6 +188,7 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
 struct Faces<'a> {
     gateway: &'a GatewayConfig,
     http_listen: &'a str,
+    metrics: MetricsRegistry,
     client: &'a ClientConfig,
 }
 
@@ -220,6 +224,6 @@ async fn start_around_master(
             .push(ServedWorker::start(config, client.clone()).await?);
     }
     running.s3 = start_s3(faces.gateway, client.clone()).await?;
-    running.webhdfs = start_master_http(faces.http_listen, client.clone()).await?;
+    running.webhdfs = start_master_http(faces.http_listen, client.clone(), faces.metrics).await?;
     Ok(())
 }

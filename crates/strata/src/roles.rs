@@ -1,7 +1,7 @@
 //! `strata master`, `strata worker` and `strata gateway`: one role per process, for clusters
 //! across hosts.
 
-use crate::http_ports::{ServedWorker, start_master_http};
+use crate::http_ports::{ServedWorker, start_master_http, start_webhdfs_gateway};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +104,7 @@ pub async fn run_master(settings: Settings, args: MasterArgs) -> anyhow::Result<
     let cluster_id = master.state().cluster.lock().cluster_id.clone();
     let mut client = settings.config.client;
     client.master = master.address().to_string();
-    let http = match start_master_http(&config.http_listen, client).await {
+    let http = match start_master_http(&config.http_listen, client, master.metrics()).await {
         Ok(http) => http,
         Err(e) => {
             master.shutdown().await;
@@ -117,6 +117,8 @@ pub async fn run_master(settings: Settings, args: MasterArgs) -> anyhow::Result<
         config.data_dir.display()
     );
     if let Some(http) = &http {
+        outln!("Status page at {}/", http.url());
+        outln!("Metrics at {}/metrics", http.url());
         outln!("WebHDFS at {}/webhdfs/v1", http.url());
     }
     shutdown_signal().await;
@@ -167,6 +169,7 @@ pub async fn run_worker(settings: Settings, args: WorkerArgs) -> anyhow::Result<
         config.data_dir.display()
     );
     if !address.http_address.is_empty() {
+        outln!("Metrics at http://{}/metrics", address.http_address);
         outln!("WebHDFS data at http://{}", address.http_address);
     }
     shutdown_signal().await;
@@ -203,7 +206,7 @@ pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Resul
     );
     let master = settings.config.client.master.clone();
     let s3 = start_s3(&gateway, settings.config.client.clone()).await?;
-    let webhdfs = start_master_http(&gateway.webhdfs_listen, settings.config.client).await?;
+    let webhdfs = start_webhdfs_gateway(&gateway.webhdfs_listen, settings.config.client).await?;
     outln!("Strata gateway (master {master})");
     if let Some(s3) = &s3 {
         outln!(

@@ -12,6 +12,38 @@ pub(super) struct PendingTransfer {
     pub(super) source: WorkerIdx,
     pub(super) targets: Vec<WorkerIdx>,
     pub(super) deadline: Instant,
+    /// What the copy is for.
+    pub(super) kind: RepairKind,
+}
+
+/// How a missing replica is made again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairKind {
+    /// Copied from a good replica.
+    Copy,
+    /// Decoded from the other internal blocks of its group.
+    Reconstruction,
+}
+
+impl RepairKind {
+    /// The name metrics and logs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            RepairKind::Copy => "copy",
+            RepairKind::Reconstruction => "reconstruction",
+        }
+    }
+}
+
+/// Counters of one kind of repair since start.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RepairCounts {
+    /// Scheduled (a reconstruction of several internal blocks counts once).
+    pub scheduled: u64,
+    /// Replicas that arrived where they were sent.
+    pub completed: u64,
+    /// Scheduled but not done within the pending timeout, or lost with a worker.
+    pub abandoned: u64,
 }
 
 /// Blocks waiting to be examined and copies in flight.
@@ -23,8 +55,10 @@ pub struct ReplicationQueue {
     /// out of placement for the block until then.
     pub(super) invalidating: HashSet<(BlockId, WorkerIdx)>,
     pub(super) last_full_scan: Option<Instant>,
-    /// Copies scheduled since start.
-    pub scheduled_transfers: u64,
+    /// Copies since start.
+    pub copies: RepairCounts,
+    /// Reconstructions since start.
+    pub reconstructions: RepairCounts,
     /// Replica deletions scheduled since start (excess and corrupt).
     pub scheduled_deletions: u64,
 }
@@ -40,9 +74,26 @@ impl ReplicationQueue {
         self.needs_check.extend(blocks);
     }
 
-    /// Copies in flight.
+    /// Copies and reconstructions in flight.
     pub fn pending_transfers(&self) -> usize {
         self.pending.values().map(Vec::len).sum()
+    }
+
+    /// Replicas on their way, by how they are being made.
+    pub fn pending_of(&self, kind: RepairKind) -> usize {
+        self.pending
+            .values()
+            .flatten()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.targets.len())
+            .sum()
+    }
+
+    fn counts_mut(&mut self, kind: RepairKind) -> &mut RepairCounts {
+        match kind {
+            RepairKind::Copy => &mut self.copies,
+            RepairKind::Reconstruction => &mut self.reconstructions,
+        }
     }
 
     /// Workers a copy of `block` is on its way to.
@@ -69,8 +120,13 @@ impl ReplicationQueue {
         let Some(list) = self.pending.get_mut(&block) else {
             return;
         };
+        let mut arrived = Vec::new();
         for pending in list.iter_mut() {
+            let before = pending.targets.len();
             pending.targets.retain(|t| *t != worker);
+            if pending.targets.len() < before {
+                arrived.push(pending.kind);
+            }
             if pending.targets.is_empty() {
                 release(workers, pending.source);
             }
@@ -78,6 +134,9 @@ impl ReplicationQueue {
         list.retain(|p| !p.targets.is_empty());
         if list.is_empty() {
             self.pending.remove(&block);
+        }
+        for kind in arrived {
+            self.counts_mut(kind).completed += 1;
         }
     }
 
@@ -130,11 +189,13 @@ impl ReplicationQueue {
         doomed: impl Fn(&PendingTransfer) -> bool,
     ) {
         let mut affected = Vec::new();
+        let mut abandoned = Vec::new();
         for (block, list) in self.pending.iter_mut() {
             list.retain(|p| {
                 if doomed(p) {
                     release(workers, p.source);
                     affected.push(*block);
+                    abandoned.push(p.kind);
                     false
                 } else {
                     true
@@ -143,6 +204,9 @@ impl ReplicationQueue {
         }
         self.pending.retain(|_, list| !list.is_empty());
         self.needs_check.extend(affected);
+        for kind in abandoned {
+            self.counts_mut(kind).abandoned += 1;
+        }
     }
 }
 

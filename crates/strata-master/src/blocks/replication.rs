@@ -17,7 +17,7 @@ use strata_core::{BlockId, ExtendedBlock};
 use strata_ec::EcPolicy;
 use strata_proto::rpc::{ReconstructCommand, TransferCommand, WorkerCommand, worker_command};
 
-pub use super::queue::ReplicationQueue;
+pub use super::queue::{RepairCounts, RepairKind, ReplicationQueue};
 
 /// Most blocks examined in one pass (the rest wait for the next).
 const MAX_BLOCKS_PER_PASS: usize = 20_000;
@@ -132,7 +132,8 @@ pub fn run_pass(
     work.sort_by_key(Work::margin);
     schedule(cluster, work, settings, now, rng, &mut report);
     report.decommissioned = finish_decommissions(ns, cluster);
-    cluster.replication.scheduled_transfers += (report.transfers + report.reconstructions) as u64;
+    cluster.replication.copies.scheduled += report.transfers as u64;
+    cluster.replication.reconstructions.scheduled += report.reconstructions as u64;
     cluster.replication.scheduled_deletions += report.deletions as u64;
     report
 }
@@ -357,6 +358,7 @@ fn schedule(
                         source,
                         targets,
                         deadline,
+                        kind: RepairKind::Copy,
                     });
                 report.transfers += 1;
             }
@@ -415,6 +417,7 @@ fn schedule(
                             source: executor,
                             targets: vec![*target],
                             deadline,
+                            kind: RepairKind::Reconstruction,
                         });
                 }
                 report.reconstructions += 1;

@@ -14,10 +14,12 @@ pub mod snapshot;
 use crate::namespace::{Namespace, Outcome};
 use log::{SegmentWriter, list_segments, read_segment, truncate_segment};
 use parking_lot::RwLock;
+use prometheus_client::metrics::histogram::Histogram;
 use snapshot::{list_snapshots, read_snapshot, write_snapshot};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use strata_core::metrics::{count_buckets, latency_buckets};
 use strata_core::{Error, Result};
 use strata_proto::journal::{Entry, entry::Op};
 use tokio::sync::{mpsc, oneshot};
@@ -35,7 +37,7 @@ enum Request {
 }
 
 /// Counters of the journal's work.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct JournalStats {
     /// Entries made durable.
     pub entries: AtomicU64,
@@ -43,6 +45,22 @@ pub struct JournalStats {
     pub syncs: AtomicU64,
     /// Total time spent in fsync'd appends, in microseconds.
     pub sync_micros: AtomicU64,
+    /// Seconds each fsync'd append took.
+    pub sync_seconds: Histogram,
+    /// Entries each fsync covered (the group commit's batch size).
+    pub batch_entries: Histogram,
+}
+
+impl Default for JournalStats {
+    fn default() -> JournalStats {
+        JournalStats {
+            entries: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+            sync_micros: AtomicU64::new(0),
+            sync_seconds: Histogram::new(latency_buckets()),
+            batch_entries: Histogram::new(count_buckets()),
+        }
+    }
 }
 
 /// Handle to the journal writer.
@@ -275,9 +293,12 @@ impl Writer {
         self.stats
             .entries
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        let took = started.elapsed();
         self.stats
             .sync_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.stats.sync_seconds.observe(took.as_secs_f64());
+        self.stats.batch_entries.observe(entries.len() as f64);
         let mut ns = self.namespace.write();
         for (entry, reply) in entries.iter().zip(replies) {
             let _ = reply.send(ns.apply(entry));

@@ -43,30 +43,72 @@ pub(crate) fn worker_report(cluster: &Cluster, w: &WorkerEntry, now: Instant) ->
     }
 }
 
-/// Health counts over every block of the namespace.
-#[derive(Debug, Default, Clone, Copy)]
-struct HealthCounts {
-    under_replicated: u64,
-    missing: u64,
-    corrupt: u64,
+/// Blocks listed when a request names no limit.
+const DEFAULT_UNHEALTHY_LIMIT: usize = 1000;
+
+/// How bad an unhealthy block is: what an operator should look at first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Trouble {
+    Missing,
+    Corrupt,
+    UnderReplicated,
 }
 
-fn health_counts(ns: &Namespace, cluster: &Cluster) -> HealthCounts {
-    let mut counts = HealthCounts::default();
-    for (block, _) in ns.blocks() {
-        let Some((_, file, record)) = ns.block_record(block) else {
-            continue;
-        };
-        match BlockHealth::try_from(fsck_block(ns, cluster, file, &record).health) {
-            Ok(BlockHealth::UnderReplicated | BlockHealth::Degraded) => {
-                counts.under_replicated += 1
-            }
-            Ok(BlockHealth::Missing | BlockHealth::Unrecoverable) => counts.missing += 1,
-            Ok(BlockHealth::Corrupt) => counts.corrupt += 1,
-            _ => {}
+impl Trouble {
+    /// Adds one to the count of this kind of trouble.
+    fn count_in(self, counts: &mut ListUnhealthyBlocksResponse) {
+        match self {
+            Trouble::Missing => counts.missing += 1,
+            Trouble::Corrupt => counts.corrupt += 1,
+            Trouble::UnderReplicated => counts.under_replicated += 1,
         }
     }
-    counts
+}
+
+fn trouble(block: &FsckBlock) -> Option<Trouble> {
+    match BlockHealth::try_from(block.health) {
+        Ok(BlockHealth::UnderReplicated | BlockHealth::Degraded) => Some(Trouble::UnderReplicated),
+        Ok(BlockHealth::Missing | BlockHealth::Unrecoverable) => Some(Trouble::Missing),
+        Ok(BlockHealth::Corrupt) => Some(Trouble::Corrupt),
+        _ => None,
+    }
+}
+
+/// Every under-replicated, missing or corrupt block of the namespace, with its file's inode.
+fn unhealthy_blocks<'a>(
+    ns: &'a Namespace,
+    cluster: &'a Cluster,
+) -> impl Iterator<Item = (Trouble, InodeId, FsckBlock)> + 'a {
+    ns.blocks().filter_map(|(block, _)| {
+        let (inode, file, record) = ns.block_record(block)?;
+        let status = fsck_block(ns, cluster, file, &record);
+        Some((trouble(&status)?, inode, status))
+    })
+}
+
+fn list_unhealthy(state: &MasterState, limit: u32) -> ListUnhealthyBlocksResponse {
+    let limit = match limit {
+        0 => DEFAULT_UNHEALTHY_LIMIT,
+        n => n as usize,
+    };
+    let ns = state.namespace.read();
+    let cluster = state.cluster.lock();
+    let mut response = ListUnhealthyBlocksResponse::default();
+    let mut found = Vec::new();
+    for (trouble, inode, block) in unhealthy_blocks(&ns, &cluster) {
+        trouble.count_in(&mut response);
+        found.push((trouble, inode, block));
+    }
+    found.sort_by_key(|(trouble, _, block)| (*trouble, block.block.as_ref().map(|b| b.id)));
+    response.blocks = found
+        .into_iter()
+        .take(limit)
+        .map(|(_, inode, block)| UnhealthyBlock {
+            path: ns.path_of(inode).unwrap_or_default(),
+            block: Some(block),
+        })
+        .collect();
+    response
 }
 
 /// What fsck says of one block or block group.
@@ -121,11 +163,15 @@ fn fsck_block(
     }
 }
 
-fn report(state: &MasterState) -> ReportResponse {
+/// The cluster report: summary and every worker.
+pub(crate) fn report(state: &MasterState) -> ReportResponse {
     let ns = state.namespace.read();
     let cluster = state.cluster.lock();
     let now = Instant::now();
-    let counts = health_counts(&ns, &cluster);
+    let mut counts = ListUnhealthyBlocksResponse::default();
+    for (trouble, _, _) in unhealthy_blocks(&ns, &cluster) {
+        trouble.count_in(&mut counts);
+    }
     let mut summary = ClusterSummary {
         cluster_id: cluster.cluster_id.clone(),
         files: ns.file_count(),
@@ -367,6 +413,13 @@ impl AdminProtocol for AdminService {
             on: cluster.safe_mode.is_on(),
             status: cluster.safe_mode.status(),
         }))
+    }
+
+    async fn list_unhealthy_blocks(
+        &self,
+        request: Request<ListUnhealthyBlocksRequest>,
+    ) -> std::result::Result<Response<ListUnhealthyBlocksResponse>, Status> {
+        reply(Ok(list_unhealthy(&self.state, request.into_inner().limit)))
     }
 
     async fn checkpoint(

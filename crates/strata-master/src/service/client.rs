@@ -5,6 +5,7 @@ use super::{
     MasterState, locate, locate_group, read_through_worker, reply, ufs_block, ufs_rename,
     unexpected,
 };
+use crate::audit::AuditEntry;
 use crate::blocks::cached_share;
 use crate::cluster::Cluster;
 use crate::namespace::{Namespace, Outcome};
@@ -34,6 +35,14 @@ impl ClientService {
 }
 
 type RpcResult<T> = std::result::Result<Response<T>, Status>;
+
+impl ClientService {
+    /// Writes a request's audit line and turns its result into the reply.
+    fn answer<T>(&self, entry: AuditEntry, result: Result<T>) -> RpcResult<T> {
+        self.state.audit.record(entry, &result);
+        reply(result)
+    }
+}
 
 pub(super) fn path(text: &str) -> Result<StrataPath> {
     StrataPath::parse(text)
@@ -305,6 +314,7 @@ impl ClientProtocol for ClientService {
     }
 
     async fn mkdirs(&self, request: Request<MkdirsRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "mkdirs", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -320,16 +330,18 @@ impl ClientProtocol for ClientService {
             self.state.submit(op).await.map(|_| Empty {})
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn create(&self, request: Request<CreateRequest>) -> RpcResult<CreateResponse> {
-        reply(self.create(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "create", &request.get_ref().path, None);
+        self.answer(entry, self.create(request.into_inner()).await)
     }
 
     async fn append(&self, request: Request<AppendRequest>) -> RpcResult<AppendResponse> {
         let ip = request.remote_addr().map(|a| a.ip());
-        reply(self.append(request.into_inner(), ip).await)
+        let entry = AuditEntry::of(&request, "append", &request.get_ref().path, None);
+        self.answer(entry, self.append(request.into_inner(), ip).await)
     }
 
     async fn add_block(&self, request: Request<AddBlockRequest>) -> RpcResult<AddBlockResponse> {
@@ -366,13 +378,18 @@ impl ClientProtocol for ClientService {
         request: Request<GetBlockLocationsRequest>,
     ) -> RpcResult<GetBlockLocationsResponse> {
         let ip = request.remote_addr().map(|a| a.ip());
-        reply(self.get_block_locations(request.into_inner(), ip).await)
+        let entry = AuditEntry::of(&request, "open", &request.get_ref().path, None);
+        self.answer(
+            entry,
+            self.get_block_locations(request.into_inner(), ip).await,
+        )
     }
 
     async fn get_file_info(
         &self,
         request: Request<GetFileInfoRequest>,
     ) -> RpcResult<GetFileInfoResponse> {
+        let entry = AuditEntry::of(&request, "getfileinfo", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -402,13 +419,14 @@ impl ClientProtocol for ClientService {
             Ok(GetFileInfoResponse { status })
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn list_status(
         &self,
         request: Request<ListStatusRequest>,
     ) -> RpcResult<ListStatusResponse> {
+        let entry = AuditEntry::of(&request, "listStatus", &request.get_ref().path, None);
         let req = request.into_inner();
         let max = self.state.config.list_page_size.max(1) as usize;
         let limit = if req.limit == 0 {
@@ -425,10 +443,16 @@ impl ClientProtocol for ClientService {
             list_page(&ns, &p, &req, limit)
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn rename(&self, request: Request<RenameRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(
+            &request,
+            "rename",
+            &request.get_ref().source,
+            Some(&request.get_ref().destination),
+        );
         let req = request.into_inner();
         let result = async {
             let source = path(&req.source)?;
@@ -452,14 +476,16 @@ impl ClientProtocol for ClientService {
             Ok(renamed)
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> RpcResult<DeleteResponse> {
-        reply(self.delete(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "delete", &request.get_ref().path, None);
+        self.answer(entry, self.delete(request.into_inner()).await)
     }
 
     async fn set_replication(&self, request: Request<SetReplicationRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "setReplication", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -470,10 +496,16 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn concat(&self, request: Request<ConcatRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(
+            &request,
+            "concat",
+            &request.get_ref().sources.join(","),
+            Some(&request.get_ref().target),
+        );
         let req = request.into_inner();
         let result = async {
             let target = path(&req.target)?;
@@ -488,10 +520,11 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn truncate(&self, request: Request<TruncateRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "truncate", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let tail = if req.tail.is_empty() {
@@ -512,10 +545,11 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn set_permission(&self, request: Request<SetPermissionRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "setPermission", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -526,10 +560,11 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn set_owner(&self, request: Request<SetOwnerRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "setOwner", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -541,10 +576,11 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn set_times(&self, request: Request<SetTimesRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "setTimes", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -556,15 +592,16 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn get_content_summary(
         &self,
         request: Request<GetContentSummaryRequest>,
     ) -> RpcResult<ContentSummary> {
+        let entry = AuditEntry::of(&request, "contentSummary", &request.get_ref().path, None);
         let req = request.into_inner();
-        reply(path(&req.path).and_then(|p| {
+        let result = path(&req.path).and_then(|p| {
             let s = self.state.namespace.read().content_summary(&p)?;
             Ok(ContentSummary {
                 length: s.length,
@@ -572,7 +609,8 @@ impl ClientProtocol for ClientService {
                 directory_count: s.directories,
                 space_consumed: s.space_consumed,
             })
-        }))
+        });
+        self.answer(entry, result)
     }
 
     async fn report_bad_blocks(
@@ -591,22 +629,37 @@ impl ClientProtocol for ClientService {
     }
 
     async fn set_ec_policy(&self, request: Request<SetEcPolicyRequest>) -> RpcResult<Empty> {
-        reply(self.set_ec_policy(request.into_inner()).await)
+        let entry = AuditEntry::of(
+            &request,
+            "setErasureCodingPolicy",
+            &request.get_ref().path,
+            None,
+        );
+        self.answer(entry, self.set_ec_policy(request.into_inner()).await)
     }
 
     async fn get_ec_policy(
         &self,
         request: Request<GetEcPolicyRequest>,
     ) -> RpcResult<GetEcPolicyResponse> {
-        reply(self.get_ec_policy(request.into_inner()))
+        let entry = AuditEntry::of(
+            &request,
+            "getErasureCodingPolicy",
+            &request.get_ref().path,
+            None,
+        );
+        self.answer(entry, self.get_ec_policy(request.into_inner()))
     }
 
     async fn mount(&self, request: Request<MountRequest>) -> RpcResult<Empty> {
-        reply(self.mount(request.into_inner()).await)
+        let req = request.get_ref();
+        let entry = AuditEntry::of(&request, "mount", &req.path, Some(&req.uri));
+        self.answer(entry, self.mount(request.into_inner()).await)
     }
 
     async fn unmount(&self, request: Request<UnmountRequest>) -> RpcResult<Empty> {
-        reply(self.unmount(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "unmount", &request.get_ref().path, None);
+        self.answer(entry, self.unmount(request.into_inner()).await)
     }
 
     async fn list_mounts(&self, _: Request<Empty>) -> RpcResult<ListMountsResponse> {
@@ -617,26 +670,32 @@ impl ClientProtocol for ClientService {
         &self,
         request: Request<SyncMetadataRequest>,
     ) -> RpcResult<SyncMetadataResponse> {
-        reply(self.sync_metadata(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "syncMetadata", &request.get_ref().path, None);
+        self.answer(entry, self.sync_metadata(request.into_inner()).await)
     }
 
     async fn persist(&self, request: Request<PersistRequest>) -> RpcResult<PersistResponse> {
-        reply(self.persist(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "persist", &request.get_ref().path, None);
+        self.answer(entry, self.persist(request.into_inner()).await)
     }
 
     async fn set_pinned(&self, request: Request<SetPinnedRequest>) -> RpcResult<Empty> {
-        reply(self.set_pinned(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "setPinned", &request.get_ref().path, None);
+        self.answer(entry, self.set_pinned(request.into_inner()).await)
     }
 
     async fn free(&self, request: Request<FreeRequest>) -> RpcResult<FreeResponse> {
-        reply(self.free(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "free", &request.get_ref().path, None);
+        self.answer(entry, self.free(request.into_inner()).await)
     }
 
     async fn set_ttl(&self, request: Request<SetTtlRequest>) -> RpcResult<Empty> {
-        reply(self.set_ttl(request.into_inner()).await)
+        let entry = AuditEntry::of(&request, "setTtl", &request.get_ref().path, None);
+        self.answer(entry, self.set_ttl(request.into_inner()).await)
     }
 
     async fn set_x_attr(&self, request: Request<SetXAttrRequest>) -> RpcResult<Empty> {
+        let entry = AuditEntry::of(&request, "setXAttr", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -651,13 +710,14 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 
     async fn get_x_attrs(
         &self,
         request: Request<GetXAttrsRequest>,
     ) -> RpcResult<GetXAttrsResponse> {
+        let entry = AuditEntry::of(&request, "getXAttrs", &request.get_ref().path, None);
         let req = request.into_inner();
         let result = async {
             let p = path(&req.path)?;
@@ -668,6 +728,6 @@ impl ClientProtocol for ClientService {
             })
         }
         .await;
-        reply(result)
+        self.answer(entry, result)
     }
 }

@@ -12,12 +12,14 @@ mod worker;
 mod writing;
 
 pub use admin::AdminService;
+pub(crate) use admin::report as cluster_report;
 pub use client::ClientService;
 pub use persist::{PersistQueue, run_queue as run_persist_queue};
 pub use recovery::recover_expired_leases;
 pub use ttl::run_checker as run_ttl_checker;
 pub use worker::WorkerService;
 
+use crate::audit::AuditLog;
 use crate::cluster::Cluster;
 use crate::journal::{Journal, SharedNamespace};
 use crate::leases::LeaseTable;
@@ -52,6 +54,8 @@ pub struct MasterState {
     pub under_storage: UnderStorages,
     /// Background persists in flight and waiting to be retried.
     pub persist_queue: PersistQueue,
+    /// One line per namespace operation.
+    pub audit: AuditLog,
 }
 
 impl MasterState {

@@ -191,14 +191,14 @@ async fn a_healthy_read_touches_data_units_only() {
     assert_eq!(summary.length, 6 * BLOCK);
     assert_eq!(summary.space_consumed, 9 * BLOCK, "data and parity units");
     let before: Vec<u64> = (0..9)
-        .map(|i| cluster.worker(i).context().bytes_served())
+        .map(|i| cluster.worker(i).context().metrics.bytes_read())
         .collect();
     assert!(read(&fs, "/one-group").await == data);
     let group = &units(&fs, "/one-group").await[0];
     assert_eq!(group.len(), 9);
     for (index, id) in group {
         let slot = slot_of(&cluster, id);
-        let served = cluster.worker(slot).context().bytes_served() - before[slot];
+        let served = cluster.worker(slot).context().metrics.bytes_read() - before[slot];
         if *index < 6 {
             assert_eq!(served, BLOCK, "data unit {index} on {id}");
         } else {

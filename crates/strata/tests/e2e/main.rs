@@ -9,4 +9,5 @@ mod failures;
 mod fuzz;
 mod gateway;
 mod harness;
+mod observability;
 mod placement;
