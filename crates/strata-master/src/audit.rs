@@ -67,6 +67,16 @@ impl AuditEntry {
             destination: destination.map(str::to_string),
         }
     }
+
+    /// The operation's name.
+    pub fn command(&self) -> &'static str {
+        self.command
+    }
+
+    /// The path it was about.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
 }
 
 enum Message {

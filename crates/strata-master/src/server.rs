@@ -88,6 +88,12 @@ impl Master {
             replication = config.default_replication, block_size = %config.default_block_size,
             heartbeat = ?config.heartbeat_interval, dead_timeout = ?config.worker_dead_timeout,
             "master started");
+        tracing::info!(?config, "master configuration");
+        tracing::info!(
+            threshold = config.safemode_threshold,
+            blocks = state.namespace.read().block_count(),
+            "safe mode is on until enough blocks are reported"
+        );
         Ok(Master {
             state,
             address,

@@ -97,6 +97,7 @@ impl Worker {
         ];
         tracing::info!(worker = %id, data_address = %address.data_address, rack = %config.rack,
             master = %config.master, data_dir = %data_dir.display(), blocks, "worker started");
+        tracing::info!(?config, "worker configuration");
         Ok(Worker {
             ctx,
             address,

@@ -204,6 +204,7 @@ pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Resul
         !gateway.s3_listen.is_empty() || !gateway.webhdfs_listen.is_empty(),
         "the gateway serves nothing: both --s3-listen and --webhdfs-listen are empty"
     );
+    tracing::info!(?gateway, client = ?settings.config.client, "gateway configuration");
     let master = settings.config.client.master.clone();
     let s3 = start_s3(&gateway, settings.config.client.clone()).await?;
     let webhdfs = start_webhdfs_gateway(&gateway.webhdfs_listen, settings.config.client).await?;

@@ -206,7 +206,7 @@ fn examine(
     let in_flight = cluster.replication.pending_targets(block).count();
     if status.live.len() > expected && in_flight == 0 {
         for worker in choose_excess(&status.live, expected, &cluster.workers) {
-            tracing::debug!(%block, worker = worker.0, "deleting an excess replica");
+            tracing::info!(%block, worker = worker.0, "deleting an excess replica");
             cluster.blocks.remove(block, worker);
             cluster.enqueue_delete(worker, extended);
             report.deletions += 1;

@@ -1,7 +1,7 @@
 //! The master's Prometheus metrics: gRPC requests and latency (counted by a layer around the
 //! server), the journal's fsync latency and batch size, and figures read off the live state at
 //! each scrape (namespace size, blocks by health, workers by state and their heartbeats,
-//! capacity and use per tier, the replication queue and its throughput).
+//! capacity and use per tier, the replication queue and its throughput, audit entries dropped).
 
 mod rpc;
 
@@ -63,6 +63,11 @@ impl Collector for StateCollector {
             "strata_master_journal_last_txid",
             "The id of the last applied journal entry",
             self.state.namespace.read().last_txid() as f64,
+        )?;
+        out.counter(
+            "strata_master_audit_dropped",
+            "Audit log entries dropped because its writer could not keep up",
+            self.state.audit.dropped(),
         )
     }
 }

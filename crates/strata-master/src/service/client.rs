@@ -37,8 +37,18 @@ impl ClientService {
 type RpcResult<T> = std::result::Result<Response<T>, Status>;
 
 impl ClientService {
-    /// Writes a request's audit line and turns its result into the reply.
+    /// Writes a request's audit line, logs a failure (as a warning when the master itself
+    /// failed) and turns the result into the reply.
     fn answer<T>(&self, entry: AuditEntry, result: Result<T>) -> RpcResult<T> {
+        if let Err(e) = &result {
+            let (cmd, path) = (entry.command(), entry.source());
+            match e {
+                Error::Internal(_) | Error::Io(_) => {
+                    tracing::warn!(cmd, path, error = %e, "request failed")
+                }
+                _ => tracing::debug!(cmd, path, error = %e, "request refused"),
+            }
+        }
         self.state.audit.record(entry, &result);
         reply(result)
     }

@@ -217,3 +217,74 @@ async fn the_status_page_in_a_browser_shows_a_killed_worker_dead() {
         "{rest:?}\n{stderr}"
     );
 }
+
+/// The lines of the master's audit log once one contains `last`.
+async fn audit_lines(log: &std::path::Path, last: &str) -> Vec<String> {
+    wait_until(
+        "the audit log has the last operation",
+        Duration::from_secs(30),
+        || async { std::fs::read_to_string(log).is_ok_and(|t| t.contains(last)) },
+    )
+    .await;
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_has_a_line_per_namespace_operation() {
+    let c = cluster(&["/r1"], |_| {}).await;
+    let fs = c.client().await.as_user("alice");
+    fs.mkdirs("/audit/d", true).await.unwrap();
+    write(&fs, "/audit/d/f", b"audited", 1, MIB).await;
+    fs.rename("/audit/d/f", "/audit/d/g").await.unwrap();
+    assert!(fs.delete("/audit/d", false).await.is_err());
+    assert!(fs.try_stat("/audit/missing").await.unwrap().is_none());
+    let url = format!(
+        "{}/webhdfs/v1/audit/web?op=MKDIRS&user.name=bob",
+        c.master_http()
+    );
+    let made = reqwest::Client::new().put(&url).send().await.unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+
+    let log = c.root().join("master/audit/audit.log");
+    let lines = audit_lines(&log, "src=/audit/web").await;
+    let find = |cmd: &str, src: &str| -> Vec<String> {
+        let fields = [format!("\tcmd={cmd}\t"), format!("\tsrc={src}\t")];
+        let found: Vec<String> = lines
+            .iter()
+            .filter(|l| fields.iter().all(|f| l.contains(f.as_str())))
+            .cloned()
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "no {cmd} of {src} in\n{}",
+            lines.join("\n")
+        );
+        found
+    };
+    let mkdirs = &find("mkdirs", "/audit/d")[0];
+    let fields: Vec<&str> = mkdirs.split('\t').collect();
+    assert!(
+        fields[0].ends_with('Z') && fields[0].contains('T'),
+        "{mkdirs}"
+    );
+    assert_eq!(
+        fields[1..],
+        [
+            "user=alice",
+            "ip=127.0.0.1",
+            "cmd=mkdirs",
+            "src=/audit/d",
+            "dst=null",
+            "result=ok"
+        ]
+    );
+    assert!(find("create", "/audit/d/f")[0].ends_with("\tresult=ok"));
+    assert!(find("rename", "/audit/d/f")[0].ends_with("\tdst=/audit/d/g\tresult=ok"));
+    assert!(find("delete", "/audit/d")[0].ends_with("\tresult=DIRECTORY_NOT_EMPTY"));
+    assert!(!find("getfileinfo", "/audit/missing").is_empty());
+    assert!(find("mkdirs", "/audit/web")[0].contains("\tuser=bob\t"));
+}
