@@ -97,14 +97,11 @@ fn summary_json(s: &ClusterSummary) -> Value {
     })
 }
 
-fn state_name(state: i32) -> &'static str {
-    match WorkerState::try_from(state) {
-        Ok(WorkerState::Live) => "live",
-        Ok(WorkerState::Dead) => "dead",
-        Ok(WorkerState::Decommissioning) => "decommissioning",
-        Ok(WorkerState::Decommissioned) => "decommissioned",
-        Err(_) => "unknown",
-    }
+/// A worker state as the page shows it: `live`, `dead`, `decommissioning`, ...
+fn state_name(state: i32) -> String {
+    WorkerState::try_from(state)
+        .map_or("unknown", |s| s.as_str_name())
+        .to_ascii_lowercase()
 }
 
 fn worker_json(w: &WorkerReport) -> Value {

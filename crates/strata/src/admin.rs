@@ -134,13 +134,7 @@ pub async fn run(settings: Settings, args: AdminArgs) -> anyhow::Result<ExitCode
 }
 
 fn state_name(state: i32) -> &'static str {
-    match WorkerState::try_from(state) {
-        Ok(WorkerState::Live) => "LIVE",
-        Ok(WorkerState::Dead) => "DEAD",
-        Ok(WorkerState::Decommissioning) => "DECOMMISSIONING",
-        Ok(WorkerState::Decommissioned) => "DECOMMISSIONED",
-        Err(_) => "UNKNOWN",
-    }
+    WorkerState::try_from(state).map_or("UNKNOWN", |s| s.as_str_name())
 }
 
 fn worker_name(report: &WorkerReport) -> String {

@@ -176,14 +176,14 @@ fn namespace_and_blocks(out: &mut Samples, report: &ReportResponse) -> std::fmt:
 }
 
 fn workers(out: &mut Samples, report: &ReportResponse) -> std::fmt::Result {
-    let mut by_state: BTreeMap<&str, f64> = [
+    let mut by_state: BTreeMap<String, f64> = [
         WorkerState::Live,
         WorkerState::Dead,
         WorkerState::Decommissioning,
         WorkerState::Decommissioned,
     ]
     .into_iter()
-    .map(|s| (state_name(s), 0.0))
+    .map(|s| (state_label(s), 0.0))
     .collect();
     let mut heartbeat_age = Vec::new();
     let mut blocks = Vec::new();
@@ -192,7 +192,7 @@ fn workers(out: &mut Samples, report: &ReportResponse) -> std::fmt::Result {
     let mut cluster_tiers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for w in &report.workers {
         let state = WorkerState::try_from(w.state).unwrap_or(WorkerState::Dead);
-        *by_state.entry(state_name(state)).or_default() += 1.0;
+        *by_state.entry(state_label(state)).or_default() += 1.0;
         let address = w.address.clone().unwrap_or_default();
         let worker = vec![
             ("worker", address.id.clone()),
@@ -217,7 +217,7 @@ fn workers(out: &mut Samples, report: &ReportResponse) -> std::fmt::Result {
         "Workers by state",
         by_state
             .into_iter()
-            .map(|(state, n)| (vec![("state", state.to_string())], n)),
+            .map(|(state, n)| (vec![("state", state)], n)),
     )?;
     out.gauges(
         "strata_master_worker_heartbeat_age_seconds",
@@ -252,12 +252,7 @@ fn workers(out: &mut Samples, report: &ReportResponse) -> std::fmt::Result {
     )
 }
 
-/// The lowercase name of a worker state, as labels and the web page show it.
-pub fn state_name(state: WorkerState) -> &'static str {
-    match state {
-        WorkerState::Live => "live",
-        WorkerState::Dead => "dead",
-        WorkerState::Decommissioning => "decommissioning",
-        WorkerState::Decommissioned => "decommissioned",
-    }
+/// A worker state as a label value: `live`, `dead`, `decommissioning`, `decommissioned`.
+fn state_label(state: WorkerState) -> String {
+    state.as_str_name().to_ascii_lowercase()
 }
