@@ -63,7 +63,7 @@ async fn handle(ctx: &Arc<WorkerContext>, mut stream: TcpStream) -> Result<(), E
     };
     let started = Instant::now();
     let op = op_name(&request.op);
-    let result = run(ctx, stream, request).await;
+    let result = dispatch(ctx, stream, request).await;
     ctx.metrics
         .operation_done(op, result.is_ok(), started.elapsed());
     result
@@ -82,7 +82,8 @@ fn op_name(op: &Option<request::Op>) -> &'static str {
     }
 }
 
-async fn run(
+/// Hands the request to its operation's handler.
+async fn dispatch(
     ctx: &Arc<WorkerContext>,
     mut stream: TcpStream,
     request: Request,

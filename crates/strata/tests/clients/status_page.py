@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -28,23 +29,44 @@ for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+# The page redraws itself every two seconds, so an element found a moment ago may be gone:
+# what is read is read in one script (atomic with respect to the page's own), and a click on
+# a link that was just replaced is tried again.
+
+
 def wait_for(what, check, timeout=60):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: check())
+        return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=[StaleElementReferenceException]
+                             ).until(lambda d: check())
     except Exception:
-        print(driver.find_element(By.TAG_NAME, "body").text, file=sys.stderr)
+        print(driver.execute_script("return document.body.innerText;"), file=sys.stderr)
         raise AssertionError("timed out waiting until " + what)
 
 
 def text_of(selector):
-    found = driver.find_elements(By.CSS_SELECTOR, selector)
-    return found[0].text.strip() if found else None
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : null;",
+        selector)
 
 
 def worker_states():
-    rows = driver.find_elements(By.CSS_SELECTOR, "#workers tbody tr[data-worker]")
-    return {row.get_attribute("data-worker"):
-            row.find_element(By.CSS_SELECTOR, "td.state").text.strip() for row in rows}
+    return driver.execute_script("""
+        const states = {};
+        for (const row of document.querySelectorAll("#workers tbody tr[data-worker]")) {
+          states[row.dataset.worker] = row.querySelector("td.state").textContent.trim();
+        }
+        return states;""")
+
+
+def click(link_text):
+    def clicked():
+        try:
+            driver.find_element(By.LINK_TEXT, link_text).click()
+            return True
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+    wait_for("a link " + link_text + " can be clicked", clicked)
 
 
 try:
@@ -59,25 +81,19 @@ try:
     assert "Every block is healthy." in text_of("#unhealthy")
 
     # The file browser: from the root to the file, whose blocks show where they are.
-    driver.find_element(By.LINK_TEXT, "Browse").click()
+    click("Browse")
     top = file_path.strip("/").split("/")[0]
-    wait_for("the root listing shows " + top,
-             lambda: driver.find_elements(By.LINK_TEXT, top + "/"))
-    driver.find_element(By.LINK_TEXT, top + "/").click()
-    name = file_path.rsplit("/", 1)[1]
-    wait_for("the directory listing shows " + name,
-             lambda: driver.find_elements(By.LINK_TEXT, name))
-    driver.find_element(By.LINK_TEXT, name).click()
-    wait_for("the file's blocks are listed",
-             lambda: len(driver.find_elements(By.CSS_SELECTOR, "#blocks tr[data-block]")) == 2)
-    for row in driver.find_elements(By.CSS_SELECTOR, "#blocks tr[data-block]"):
-        holders = row.find_elements(By.CSS_SELECTOR, "td a")
-        assert len(holders) == 3, row.text
+    click(top + "/")
+    click(file_path.rsplit("/", 1)[1])
+    holders = """return [...document.querySelectorAll("#blocks tr[data-block]")]
+                     .map((row) => row.querySelectorAll("td a").length);"""
+    wait_for("the file's two blocks are listed with three holders each",
+             lambda: driver.execute_script(holders) == [3, 3])
 
     # A worker's page, through its link.
-    driver.find_element(By.LINK_TEXT, victim).click()
+    click(victim)
     wait_for("the worker page opens", lambda: text_of("#worker-state") == "live")
-    driver.find_element(By.LINK_TEXT, "Overview").click()
+    click("Overview")
     wait_for("the overview is back", lambda: len(worker_states()) == 3)
 
     # Mark this page: a reload would lose the mark.
@@ -93,7 +109,7 @@ try:
     wait_for("the cluster shows under-replicated blocks of the file",
              lambda: text_of("#health") == "UNDER-REPLICATED"
              and file_path in (text_of("#unhealthy") or ""))
-    driver.find_element(By.LINK_TEXT, victim).click()
+    click(victim)
     wait_for("the dead worker's page says dead", lambda: text_of("#worker-state") == "dead")
     assert driver.execute_script("return window.strataNotReloaded === true;"), "page reloaded"
     print("PASSED", flush=True)
