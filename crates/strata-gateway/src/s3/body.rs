@@ -102,6 +102,25 @@ macro_rules! incoming_body {
 
 pub(super) use incoming_body;
 
+/// A PutObject or UploadPart output (`$output`, a struct name) for a stored body: its ETag
+/// and the checksums computed as it was written.
+macro_rules! stored_output {
+    ($output:ident, $etag:expr, $sums:expr) => {{
+        let sums: s3s::dto::Checksum = $sums;
+        $output {
+            e_tag: Some(s3s::dto::ETag::Strong($etag)),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            ..Default::default()
+        }
+    }};
+}
+
+pub(super) use stored_output;
+
 /// What was written: the byte count, the MD5 and the checksums computed on the way.
 #[derive(Debug)]
 pub struct Written {

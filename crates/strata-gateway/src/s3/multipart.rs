@@ -5,7 +5,7 @@
 //! first (their blocks move; no byte is copied) and renames it over the key; its ETag is S3's:
 //! the MD5 of the parts' MD5s, `-`, the count.
 
-use super::body::{hex, incoming_body};
+use super::body::{hex, incoming_body, stored_output};
 use super::conditions::copy_source_conditions;
 use super::errors::{name_error, s3_error};
 use super::object_meta::{ContentHeaders, OBJECT_XATTR, ObjectMeta, content_headers};
@@ -172,15 +172,7 @@ impl S3Gateway {
                 BTreeMap::new(),
             )
             .await?;
-        Ok(UploadPartOutput {
-            e_tag: Some(ETag::Strong(etag)),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            ..Default::default()
-        })
+        Ok(stored_output!(UploadPartOutput, etag, sums))
     }
 
     fn part_path(&self, dir: &str, number: i32) -> S3Result<StrataPath> {

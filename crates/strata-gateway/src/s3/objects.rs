@@ -1,7 +1,7 @@
 //! Single objects: PUT (streamed into a staging file, published whole), GET with ranges and
 //! conditions (streamed out), HEAD, DELETE of one or many keys, and server-side COPY.
 
-use super::body::{hex, incoming_body, object_stream};
+use super::body::{hex, incoming_body, object_stream, stored_output};
 use super::conditions::{Conditions, copy_source_conditions, request_conditions};
 use super::errors::{body_error, name_error, s3_error};
 use super::object_meta::{
@@ -67,15 +67,7 @@ impl S3Gateway {
         let (etag, sums) = self
             .store(incoming_body!(input, trailers), &path, headers, metadata)
             .await?;
-        Ok(PutObjectOutput {
-            e_tag: Some(ETag::Strong(etag)),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            ..Default::default()
-        })
+        Ok(stored_output!(PutObjectOutput, etag, sums))
     }
 
     /// A key ending in `/`: the directory, marked as a folder object.
