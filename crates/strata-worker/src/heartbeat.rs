@@ -64,6 +64,7 @@ pub async fn run(
                 }
                 Ok(response) => {
                     ctx.heartbeat_answered();
+                    ctx.set_decommissioned(response.decommissioned);
                     for command in response.commands {
                         commands::execute(ctx.clone(), command);
                     }

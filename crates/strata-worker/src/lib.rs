@@ -7,6 +7,7 @@ pub mod context;
 mod data_server;
 mod heartbeat;
 pub mod master_link;
+pub mod memory_dirs;
 pub mod metrics;
 mod persist;
 mod read_block;

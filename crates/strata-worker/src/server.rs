@@ -2,6 +2,7 @@
 
 use crate::context::WorkerContext;
 use crate::master_link::MasterLink;
+use crate::memory_dirs::{self, ClaimedDir, Unmarked};
 use crate::store::BlockStore;
 use crate::{data_server, heartbeat, scanner, tier_keeper, tier_layout};
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use strata_core::checksum::DEFAULT_CHUNK_SIZE;
 use strata_core::config::WorkerConfig;
 use strata_core::metrics::MetricsRegistry;
+use strata_core::tier::Medium;
 use strata_core::{Error, Result};
 use strata_proto::rpc::WorkerAddress;
 use tokio::sync::watch;
@@ -44,10 +46,18 @@ impl Worker {
             .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let id = load_or_create_id(&data_dir)?;
         let tiers = tier_layout::storage_tiers(&config, &id);
+        for swept in memory_dirs::sweep(&config.memory_dir, Unmarked::Keep) {
+            tracing::info!(dir = %swept.dir.display(), bytes = swept.bytes,
+                "removed the MEM tier of a worker whose data directory is gone");
+        }
+        let mut claimed = Vec::new();
         for tier in &tiers {
             for dir in &tier.dirs {
                 tracing::info!(medium = %tier.medium, dir = %dir.path.display(),
                     capacity = dir.capacity.bytes(), "storage tier directory");
+                if tier.medium == Medium::Mem {
+                    claimed.push(ClaimedDir::claim(&dir.path, &data_dir)?);
+                }
             }
         }
         let sync = config.sync_on_close;
@@ -83,6 +93,7 @@ impl Worker {
             store,
             master,
             config.clone(),
+            claimed,
         ));
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
@@ -133,6 +144,7 @@ impl Worker {
         for task in self.tasks {
             let _ = task.await;
         }
+        self.ctx.release_memory_dirs();
         tracing::info!(worker = %self.address.id, "worker stopped");
     }
 }

@@ -11,6 +11,7 @@ use strata_core::config::{ClientConfig, GatewayConfig, S3Key};
 use strata_core::metrics::MetricsRegistry;
 use strata_gateway::{HttpEndpoint, S3Endpoint};
 use strata_master::Master;
+use strata_worker::memory_dirs::{self, Unmarked};
 use strata_worker::tier_layout::default_memory_size;
 
 /// Options of `strata local`.
@@ -62,6 +63,7 @@ impl Running {
 /// Runs the embedded cluster until Ctrl-C.
 pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
+    let logs = crate::logging::init_local(&args.data_dir.join("logs"))?;
     let mut master_config = settings.config.master.clone();
     master_config.data_dir = args.data_dir.join("master");
     // A cluster of fewer workers than replicas could never heal to full replication.
@@ -110,10 +112,23 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         running.shutdown().await;
         return Err(e);
     }
+    // Every worker holds its own MEM tier now; what earlier runs left is nobody's.
+    let swept = memory_dirs::sweep(&settings.config.worker.memory_dir, Unmarked::Remove);
     outln!(
-        "Strata local cluster is up (data in {})",
-        args.data_dir.display()
+        "Strata local cluster is up (data in {}, logs in {})",
+        args.data_dir.display(),
+        logs.display()
     );
+    if !swept.is_empty() {
+        let bytes = swept.iter().map(|s| s.bytes).sum::<u64>();
+        outln!(
+            "  (freed {} of RAM: {} MEM-tier director{} left in {} by clusters that are gone)",
+            size(bytes, true),
+            swept.len(),
+            if swept.len() == 1 { "y" } else { "ies" },
+            settings.config.worker.memory_dir.display()
+        );
+    }
     outln!("  master    {master_address}");
     for w in &running.workers {
         let w = &w.worker;

@@ -9,6 +9,7 @@ mod ec;
 mod fs;
 mod http_ports;
 mod local;
+mod logging;
 mod roles;
 mod settings;
 
@@ -56,11 +57,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let server = matches!(
-        cli.command,
-        Command::Local(_) | Command::Master(_) | Command::Worker(_) | Command::Gateway(_)
-    );
-    init_logging(server);
+    // `strata local` sets up its log files itself, once it knows its data directory.
+    if !matches!(cli.command, Command::Local(_)) {
+        let server = matches!(
+            cli.command,
+            Command::Master(_) | Command::Worker(_) | Command::Gateway(_)
+        );
+        logging::init_terminal(server);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -99,16 +103,4 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn init_logging(server: bool) {
-    let default = if server { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
 }

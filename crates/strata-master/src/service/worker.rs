@@ -74,20 +74,20 @@ impl WorkerService {
         let mut cluster = self.state.cluster.lock();
         let Some(idx) = cluster.workers.by_id(&req.worker_id) else {
             return HeartbeatResponse {
-                commands: Vec::new(),
                 reregister: true,
+                ..Default::default()
             };
         };
         let Some(entry) = cluster.workers.get_mut(idx) else {
             return HeartbeatResponse {
-                commands: Vec::new(),
                 reregister: true,
+                ..Default::default()
             };
         };
         if !entry.alive {
             return HeartbeatResponse {
-                commands: Vec::new(),
                 reregister: true,
+                ..Default::default()
             };
         }
         entry.last_heartbeat = Instant::now();
@@ -98,6 +98,7 @@ impl WorkerService {
         HeartbeatResponse {
             commands: entry.commands.drain(..).collect(),
             reregister: false,
+            decommissioned: entry.admin == crate::workers::AdminState::Decommissioned,
         }
     }
 

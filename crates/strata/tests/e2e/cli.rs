@@ -13,14 +13,20 @@ pub(crate) struct Local {
     pub master: String,
     pub s3: String,
     pub webhdfs: String,
+    /// What it printed to its terminal's stdout (the banner).
+    pub banner: Vec<String>,
+    /// Where its stderr goes.
+    pub stderr: std::path::PathBuf,
 }
 
 /// Starts `strata local` with `workers` workers in `dir`. The workers' default MEM tiers go to
-/// `dir`'s sibling `shm`, not to the machine's /dev/shm; S3 and HTTP listen on free ports.
+/// `dir`'s sibling `shm`, not to the machine's /dev/shm; S3 and HTTP listen on free ports;
+/// stderr goes to the sibling `local-stderr.log`.
 pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
     let parent = dir.parent().unwrap();
     let config = parent.join("strata-local.toml");
     let memory_dir = parent.join("shm");
+    let stderr = parent.join("local-stderr.log");
     std::fs::create_dir_all(&memory_dir).unwrap();
     std::fs::write(
         &config,
@@ -47,13 +53,14 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
         ])
         .arg(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut master, mut s3) = (String::new(), String::new());
+    let (mut master, mut s3, mut banner) = (String::new(), String::new(), Vec::new());
     let webhdfs = loop {
         let line = lines.next().expect("strata local exited early").unwrap();
+        banner.push(line.clone());
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("master"), Some(address)) => master = address.to_string(),
@@ -68,6 +75,8 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
         master,
         s3,
         webhdfs,
+        banner,
+        stderr,
     }
 }
 
@@ -104,6 +113,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
     let Local {
         child: mut local,
         master,
+        stderr,
         ..
     } = start_local(&dir.path().join("data"), 3);
     wait_ready(&master).await;
@@ -201,6 +211,16 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         0,
         "Ctrl-C stops strata local cleanly"
     );
+    let terminal = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        !terminal.contains("INFO") && !terminal.contains("configuration"),
+        "the terminal shows warnings only:\n{terminal}"
+    );
+    let logs = dir.path().join("data").join("logs");
+    let master_log = std::fs::read_to_string(logs.join("master.log")).unwrap();
+    assert!(master_log.contains("INFO"), "the master logs to its file");
+    let worker_log = std::fs::read_to_string(logs.join("worker.log")).unwrap();
+    assert!(worker_log.contains("worker started"), "{worker_log}");
 
     let Local {
         child: mut local,
@@ -357,4 +377,89 @@ async fn fourteen_local_workers_run_rs_10_4_from_the_cli() {
     assert_eq!(code, 0);
     assert!(out.contains("bytes stored per byte"), "{out}");
     assert_eq!(interrupt(&mut local), 0);
+}
+
+/// The `strata-*` directories in a MEM-tier parent directory.
+fn memory_tiers(shm: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(shm)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("strata-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_tiers_go_with_their_data_directory_or_their_decommissioned_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let shm = dir.path().join("shm");
+    let legacy = shm.join("strata-worker-from-an-old-version");
+    std::fs::create_dir_all(legacy.join("current")).unwrap();
+    std::fs::write(legacy.join("current").join("blk_1"), vec![7u8; 100_000]).unwrap();
+
+    let first = dir.path().join("first");
+    let mut local = start_local(&first, 2);
+    wait_ready(&local.master).await;
+    let banner = local.banner.join("\n");
+    assert!(
+        banner.contains("1 MEM-tier directory left in"),
+        "strata local says what it freed:\n{banner}"
+    );
+    assert!(!legacy.exists(), "an unmarked leftover is removed");
+    let tiers = memory_tiers(&shm);
+    assert_eq!(tiers.len(), 2, "{tiers:?}");
+    for name in &tiers {
+        let marker = std::fs::read_to_string(shm.join(name).join("strata-owner")).unwrap();
+        assert!(
+            marker.starts_with(first.to_str().unwrap()),
+            "the marker names the data directory: {marker}"
+        );
+    }
+    assert_eq!(interrupt(&mut local.child), 0);
+    assert_eq!(
+        memory_tiers(&shm),
+        tiers,
+        "a stopped cluster keeps its MEM tiers"
+    );
+
+    std::fs::remove_dir_all(&first).unwrap();
+    let second = dir.path().join("second");
+    let mut local = start_local(&second, 2);
+    wait_ready(&local.master).await;
+    let now = memory_tiers(&shm);
+    assert_eq!(now.len(), 2);
+    assert!(
+        now.iter().all(|n| !tiers.contains(n)),
+        "the MEM tiers of a data directory that is gone are removed: {now:?}"
+    );
+    let (code, out, err) = cli(&local.master, &["admin", "report", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let retired = report["workers"][0]["id"].as_str().unwrap().to_string();
+    let (code, _, err) = cli(
+        &local.master,
+        &["admin", "decommission", &retired, "--wait"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let marker = shm.join(format!("strata-{retired}")).join("strata-owner");
+    wait_until(
+        "the worker hears it is decommissioned",
+        Duration::from_secs(30),
+        || {
+            let marker = marker.clone();
+            async move {
+                std::fs::read_to_string(&marker).is_ok_and(|m| m.contains("decommissioned"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(interrupt(&mut local.child), 0);
+    let left = memory_tiers(&shm);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        !left.contains(&format!("strata-{retired}")),
+        "a decommissioned worker's MEM tier goes when it stops"
+    );
 }

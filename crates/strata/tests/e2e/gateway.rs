@@ -45,6 +45,7 @@ async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
         master,
         s3,
         webhdfs,
+        ..
     } = start_local(&dir.path().join("data"), 1);
     wait_ready(&master).await;
     let local_key = ("strata", "strata-local-secret");
