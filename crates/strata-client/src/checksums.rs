@@ -9,9 +9,8 @@ use crate::filesystem::FileSystem;
 use md5::{Digest, Md5};
 use strata_core::checksum::{crc32c, crc32c_combine};
 use strata_core::{Error, ExtendedBlock, Result, StrataPath};
-use strata_proto::data::{BlockChecksum, Request, Response, Status, request};
-use strata_proto::frame::{read_header, write_frame};
-use strata_proto::net::{connect, within};
+use strata_proto::block_io::ask;
+use strata_proto::data::{BlockChecksum, Response, request};
 use strata_proto::rpc::{GetBlockLocationsRequest, GetBlockLocationsResponse, WorkerAddress};
 
 /// The CRC32C of a whole file, combined from its blocks' checksums.
@@ -151,6 +150,7 @@ impl FileSystem {
             path: path.to_string(),
             offset: 0,
             length: u64::MAX,
+            with_block_being_written: false,
         };
         let located = call!(self.inner().master, client, get_block_locations(request))?;
         Ok((path, located))
@@ -209,20 +209,18 @@ impl FileSystem {
         let mut last = None;
         for worker in locations {
             let attempt = async {
-                let mut stream = connect(&worker.data_address, timeout).await?;
-                let request = Request {
-                    op: Some(request::Op::BlockChecksum(BlockChecksum {
-                        block: Some(block.into()),
-                        chunk_crcs_md5: md5,
-                    })),
-                };
-                write_frame(&mut stream, &request, &[]).await?;
-                let response: Response =
-                    within(timeout, &worker.data_address, read_header(&mut stream)).await??;
-                if response.status != Status::Ok as i32 || response.length != block.length {
+                let op = request::Op::BlockChecksum(BlockChecksum {
+                    block: Some(block.into()),
+                    chunk_crcs_md5: md5,
+                });
+                let response = ask(&worker.data_address, op, timeout).await?;
+                if response.length != block.length {
                     return Err(Error::Unavailable {
                         address: worker.data_address.clone(),
-                        reason: response.message,
+                        reason: format!(
+                            "its replica of {} has {} bytes, not {}",
+                            block.id, response.length, block.length
+                        ),
                     });
                 }
                 Ok(response)

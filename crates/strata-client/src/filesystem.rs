@@ -239,6 +239,16 @@ impl FileSystem {
         ))
     }
 
+    /// HDFS's recoverLease: closes a file another writer left open, now, at the length every
+    /// replica of its last block holds, so nothing that writer hflushed is lost, and fences
+    /// the writer off. True once the file is closed; call again until it is.
+    pub async fn recover_lease(&self, path: &str) -> Result<bool> {
+        let request = RecoverLeaseRequest {
+            path: parse(path)?.to_string(),
+        };
+        Ok(call!(self.inner.master, client, recover_lease(request))?.closed)
+    }
+
     /// Opens a file for reading.
     pub async fn open(&self, path: &str) -> Result<FileReader> {
         let path = parse(path)?;
@@ -478,6 +488,7 @@ impl FileSystem {
             path: parse(path)?.to_string(),
             offset,
             length,
+            with_block_being_written: false,
         };
         call!(self.inner.master, client, get_block_locations(request))
     }

@@ -99,6 +99,13 @@ impl LeaseTable {
         self.recovering.contains_key(&file)
     }
 
+    /// Whether a recovery of `file` began within the last `timeout` (so is not stalled).
+    pub fn is_recovering_since(&self, file: InodeId, timeout: Duration, now: Instant) -> bool {
+        self.recovering
+            .get(&file)
+            .is_some_and(|r| now.duration_since(r.started) <= timeout)
+    }
+
     /// Number of clients holding leases.
     pub fn len(&self) -> usize {
         self.leases.len()
@@ -133,6 +140,9 @@ mod tests {
         t.start_recovery(InodeId(5), later);
         assert_eq!(t.due_for_recovery(timeout, later), vec![InodeId(6)]);
         assert!(t.is_recovering(InodeId(5)));
+        assert!(t.is_recovering_since(InodeId(5), timeout, later + Duration::from_secs(10)));
+        assert!(!t.is_recovering_since(InodeId(5), timeout, later + Duration::from_secs(11)));
+        assert!(!t.is_recovering_since(InodeId(6), timeout, later));
         t.remove_file(InodeId(5));
         t.remove_file(InodeId(6));
         assert!(t.is_empty());

@@ -139,6 +139,7 @@ mod tests {
             last: false,
             checksums: vec![1, 2, 3, 4],
             data_length: 5,
+            sync: false,
         };
         let mut wire = Vec::new();
         write_frame(&mut wire, &header, b"hello").await.unwrap();

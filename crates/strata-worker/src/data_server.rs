@@ -78,6 +78,7 @@ fn op_name(op: &Option<request::Op>) -> &'static str {
         Some(request::Op::RecoveryQuery(_)) => "recovery_query",
         Some(request::Op::RecoveryFinalize(_)) => "recovery_finalize",
         Some(request::Op::PersistFile(_)) => "persist_file",
+        Some(request::Op::VisibleLength(_)) => "visible_length",
         None => "none",
     }
 }
@@ -99,6 +100,9 @@ async fn dispatch(
             recovery::handle_finalize(ctx, &mut stream, req).await
         }
         Some(request::Op::PersistFile(req)) => persist::handle(ctx, &mut stream, req).await,
+        Some(request::Op::VisibleLength(req)) => {
+            read_block::visible_length(ctx, &mut stream, req).await
+        }
         None => {
             let err = Error::Protocol("request without an operation".to_string());
             let _ = write_frame(&mut stream, &failure(&err, 0), &[]).await;

@@ -6,7 +6,7 @@ use crate::store::ReplicaReader;
 use crate::write_block::failure;
 use strata_core::checksum::encode_checksums;
 use strata_core::{BlockId, Error, Result};
-use strata_proto::data::{BlockChecksum, Packet, ReadBlock, Response, Status};
+use strata_proto::data::{BlockChecksum, Packet, ReadBlock, Response, Status, VisibleLength};
 use strata_proto::frame::write_frame;
 use tokio::io::AsyncWrite;
 
@@ -110,6 +110,7 @@ pub(crate) async fn send_packet<W: AsyncWrite + Unpin>(
         last: false,
         checksums: encode_checksums(checksums),
         data_length: data.len() as u32,
+        sync: false,
     };
     write_frame(out, &packet, data).await?;
     ctx.metrics.read(data.len() as u64);
@@ -155,6 +156,55 @@ pub async fn checksum<W: AsyncWrite + Unpin>(
             } else {
                 Vec::new()
             },
+            ..Default::default()
+        })
+    })();
+    match result {
+        Ok(response) => Ok(write_frame(out, &response, &[]).await?),
+        Err(e) => {
+            let _ = write_frame(out, &failure(&e, 0), &[]).await;
+            Err(e)
+        }
+    }
+}
+
+/// Handles a `VisibleLength` request: how much of the replica readers may see.
+pub async fn visible_length<W: AsyncWrite + Unpin>(
+    ctx: &WorkerContext,
+    out: &mut W,
+    req: VisibleLength,
+) -> Result<()> {
+    let result = (|| {
+        let block = req
+            .block
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("VisibleLength without a block".to_string()))?;
+        let info = ctx
+            .store
+            .info(BlockId(block.id))
+            .ok_or_else(|| Error::ReplicaNotFound {
+                block: BlockId(block.id).to_string(),
+                reason: "this worker holds no replica of it".to_string(),
+            })?;
+        if info.generation < block.generation {
+            return Err(Error::ReplicaNotFound {
+                block: BlockId(block.id).to_string(),
+                reason: format!(
+                    "this worker holds generation {}, older than the requested {}",
+                    info.generation, block.generation
+                ),
+            });
+        }
+        let finalized = info.state == crate::store::ReplicaState::Finalized;
+        Ok(Response {
+            status: Status::Ok as i32,
+            length: if finalized {
+                info.length
+            } else {
+                info.acknowledged
+            },
+            generation: info.generation,
+            finalized,
             ..Default::default()
         })
     })();

@@ -5,7 +5,7 @@
 //! file at once.
 
 use crate::context::WorkerContext;
-use crate::store::{OpenMode, ReplicaWriter};
+use crate::store::{AckMarker, OpenMode, ReplicaWriter};
 use std::sync::Arc;
 use strata_core::checksum::{decode_checksums, pieces, verify_chunks};
 use strata_core::{BlockId, Error, Result};
@@ -88,6 +88,7 @@ pub async fn handle(ctx: Arc<WorkerContext>, stream: TcpStream, req: WriteBlock)
         pending,
         down_read,
         up_write,
+        writer.ack_marker(),
         ctx.config.socket_timeout,
     ));
     let block = req.block.unwrap_or_default();
@@ -180,6 +181,8 @@ async fn connect_downstream(
 /// A packet this worker has handled, waiting for the downstream ack.
 struct Handled {
     seqno: u64,
+    /// Where the packet's data ends in the block.
+    end: u64,
     last: bool,
     error: Option<Error>,
 }
@@ -210,6 +213,7 @@ async fn receive(
         let _ = acks
             .send(Handled {
                 seqno: packet.seqno,
+                end: packet.offset + payload.len() as u64,
                 last: packet.last,
                 error: error.clone(),
             })
@@ -262,6 +266,12 @@ async fn store_packet(
     if !packet.last {
         w.write_packet(packet.offset, payload, &checksums)?;
         ctx.metrics.written(payload.len() as u64);
+        if packet.sync {
+            let files = w.durability()?;
+            tokio::task::spawn_blocking(move || files.sync())
+                .await
+                .map_err(|e| Error::Internal(format!("a replica sync panicked: {e}")))??;
+        }
         return Ok(());
     }
     let Some(w) = writer.take() else {
@@ -276,6 +286,7 @@ async fn respond(
     mut handled: mpsc::Receiver<Handled>,
     mut down: Option<OwnedReadHalf>,
     mut up: OwnedWriteHalf,
+    acknowledged: AckMarker,
     timeout: std::time::Duration,
 ) {
     while let Some(h) = handled.recv().await {
@@ -315,6 +326,9 @@ async fn respond(
             }
         }
         let failed = ack.status != Status::Ok as i32;
+        if !failed {
+            acknowledged.acknowledged(h.end);
+        }
         if write_frame(&mut up, &ack, &[]).await.is_err() || failed || h.last {
             return;
         }

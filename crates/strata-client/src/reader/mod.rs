@@ -11,6 +11,8 @@ use replicated::ReplicatedReader;
 use std::sync::Arc;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
 use strata_ec::EcPolicy;
+use strata_proto::block_io::ask;
+use strata_proto::data::{VisibleLength, request};
 use strata_proto::rpc::{
     BadReplica, GetBlockLocationsRequest, LocatedBlock, ReportBadBlocksRequest,
     SyncMetadataRequest, WorkerAddress,
@@ -154,21 +156,58 @@ fn block_of(located: &LocatedBlock) -> ExtendedBlock {
         })
 }
 
-/// The file's length, erasure coding policy and every block with its locations.
+/// The file's length, erasure coding policy and every block with its locations. A file being
+/// written counts its last block's bytes that readers may see (everything hflushed).
 async fn locate(fs: &FsInner, path: &str) -> Result<(u64, Option<EcPolicy>, Vec<LocatedBlock>)> {
     let request = GetBlockLocationsRequest {
         path: path.to_string(),
         offset: 0,
         length: u64::MAX,
+        with_block_being_written: true,
     };
-    let response = call!(fs.master, client, get_block_locations(request))?;
+    let mut response = call!(fs.master, client, get_block_locations(request))?;
     let status = response.status.unwrap_or_default();
     let policy = if status.ec_policy.is_empty() {
         None
     } else {
         Some(EcPolicy::parse(&status.ec_policy).map_err(|e| Error::Protocol(e.to_string()))?)
     };
-    Ok((status.length, policy, response.blocks))
+    let mut length = status.length;
+    if let Some(last) = response.blocks.last_mut()
+        && !last.complete
+    {
+        let visible = visible_length(fs, path, last).await?;
+        if let Some(block) = last.block.as_mut() {
+            block.length = visible;
+        }
+        length = last.offset + visible;
+    }
+    Ok((length, policy, response.blocks))
+}
+
+/// How much of a block being written its nearest answering worker lets readers see: 0 when
+/// none of them holds a replica yet (the writer has not sent a byte of it).
+async fn visible_length(fs: &FsInner, path: &str, located: &LocatedBlock) -> Result<u64> {
+    let block = block_of(located);
+    let mut last_error = None;
+    for worker in &located.locations {
+        let op = request::Op::VisibleLength(VisibleLength {
+            block: Some(block.into()),
+        });
+        match ask(&worker.data_address, op, fs.config.socket_timeout).await {
+            Ok(response) => return Ok(response.length),
+            Err(Error::ReplicaNotFound { .. }) => {}
+            Err(e) => last_error = Some(e),
+        }
+    }
+    match last_error {
+        None => Ok(0),
+        Some(e) => Err(Error::BlockUnavailable {
+            path: path.to_string(),
+            block: block.id.to_string(),
+            reason: format!("no worker of the block being written tells its length: {e}"),
+        }),
+    }
 }
 
 /// Asks the master to list a mounted file in its under storage again (best effort: a failure

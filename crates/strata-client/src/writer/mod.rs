@@ -99,6 +99,28 @@ impl FileWriter {
         }
     }
 
+    /// HDFS's hflush: returns once everything written so far is on every worker of the
+    /// pipeline and visible to readers who open the file from now on. Erasure-coded files
+    /// cannot be flushed before they are closed.
+    pub async fn hflush(&mut self) -> Result<()> {
+        self.flush(false).await
+    }
+
+    /// HDFS's hsync: as [`FileWriter::hflush`], and every worker has synced it to disk.
+    pub async fn hsync(&mut self) -> Result<()> {
+        self.flush(true).await
+    }
+
+    async fn flush(&mut self, sync: bool) -> Result<()> {
+        match &mut self.layout {
+            Layout::Replicated(w) => w.flush(sync).await,
+            Layout::Striped(_) => Err(Error::InvalidOperation {
+                path: self.path.clone(),
+                reason: "an erasure-coded file cannot be flushed before it is closed".to_string(),
+            }),
+        }
+    }
+
     /// Sends what is buffered, finishes the last block and closes the file on the master.
     pub async fn close(self) -> Result<()> {
         let last = match self.layout {

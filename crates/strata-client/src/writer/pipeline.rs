@@ -53,6 +53,7 @@ struct SentPacket {
     data: Bytes,
     checksums: Vec<u8>,
     last: bool,
+    sync: bool,
 }
 
 #[derive(Debug)]
@@ -142,6 +143,32 @@ impl BlockPipeline {
 
     /// Sends the next run of the block's data.
     pub async fn send(&mut self, data: Bytes, recovery: &impl PipelineRecovery) -> Result<()> {
+        self.send_packet(data, false, recovery).await
+    }
+
+    /// Sends `data` (possibly empty) and waits until every worker acknowledged everything
+    /// sent: hflush, or with `sync` hsync (every worker syncs the replica to disk first).
+    pub async fn flush(
+        &mut self,
+        data: Bytes,
+        sync: bool,
+        recovery: &impl PipelineRecovery,
+    ) -> Result<()> {
+        if !data.is_empty() || sync {
+            self.send_packet(data, sync, recovery).await?;
+        }
+        while !self.unacked.is_empty() {
+            self.wait_for_event(recovery).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_packet(
+        &mut self,
+        data: Bytes,
+        sync: bool,
+        recovery: &impl PipelineRecovery,
+    ) -> Result<()> {
         let packet = SentPacket {
             seqno: self.next_seqno,
             offset: self.sent,
@@ -152,6 +179,7 @@ impl BlockPipeline {
             )),
             data,
             last: false,
+            sync,
         };
         self.next_seqno += 1;
         self.sent += packet.data.len() as u64;
@@ -170,6 +198,7 @@ impl BlockPipeline {
             data: Bytes::new(),
             checksums: Vec::new(),
             last: true,
+            sync: false,
         };
         self.next_seqno += 1;
         self.queue_and_write(packet, recovery).await?;
@@ -383,6 +412,7 @@ async fn write_packet(
         last: packet.last,
         checksums: packet.checksums.clone(),
         data_length: packet.data.len() as u32,
+        sync: packet.sync,
     };
     within(
         timeout,

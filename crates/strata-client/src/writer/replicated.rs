@@ -170,6 +170,26 @@ impl ReplicatedWriter {
             .map_err(|e| self.named(e))
     }
 
+    /// Sends what is buffered and waits until every worker of the current block's pipeline
+    /// holds everything written (hflush), synced to disk when `sync` (hsync). Earlier blocks
+    /// are finished, so already on every replica.
+    pub(crate) async fn flush(&mut self, sync: bool) -> Result<()> {
+        let data: Bytes = self.buffer.split().freeze();
+        self.buffer.reserve(self.packet_size);
+        let recovery = MasterRecovery {
+            fs: &self.fs,
+            path: &self.path,
+            inode: self.inode,
+        };
+        let Some(pipeline) = self.pipeline.as_mut() else {
+            return Ok(());
+        };
+        pipeline
+            .flush(data, sync, &recovery)
+            .await
+            .map_err(|e| self.named(e))
+    }
+
     async fn finish_block(&mut self) -> Result<()> {
         let Some(pipeline) = self.pipeline.take() else {
             return Ok(());

@@ -12,6 +12,9 @@ pub struct FileBlocks {
     pub status: FileStatus,
     /// The overlapping blocks in order.
     pub blocks: Vec<BlockRange>,
+    /// The last block while it is being written (not among `blocks`: its length is not known
+    /// to the master).
+    pub being_written: Option<BlockRange>,
     /// The file's replication.
     pub replication: u32,
     /// The file's erasure coding policy (its blocks are block groups), if striped.
@@ -117,11 +120,16 @@ impl Namespace {
         }
         let end = offset.saturating_add(length);
         let mut blocks = Vec::new();
+        let mut being_written = None;
         let mut at = 0u64;
         for record in &file.blocks {
             let start = at;
             at += record.length;
             if !record.complete {
+                being_written = Some(BlockRange {
+                    record: *record,
+                    offset: start,
+                });
                 break;
             }
             if at > offset && start < end {
@@ -142,6 +150,7 @@ impl Namespace {
         Ok(FileBlocks {
             status,
             blocks,
+            being_written,
             replication: file.replication,
             policy: self.file_policy(file),
             ufs,

@@ -2,8 +2,8 @@
 
 use super::metadata_sync::{Use, refresh};
 use super::{
-    MasterState, locate, locate_group, read_through_worker, reply, ufs_block, ufs_rename,
-    unexpected,
+    MasterState, locate, locate_being_written, locate_group, read_through_worker, reply, ufs_block,
+    ufs_rename, unexpected,
 };
 use crate::audit::AuditEntry;
 use crate::blocks::cached_share;
@@ -100,6 +100,9 @@ impl ClientService {
             let ns = self.state.namespace.read();
             let found = ns.file_blocks(&p, req.offset, req.length)?;
             let cluster = self.state.cluster.lock();
+            let being_written = (found.being_written.as_ref())
+                .filter(|_| req.with_block_being_written && found.policy.is_none())
+                .map(|b| locate_being_written(&cluster, &b.record, b.offset, client_ip));
             let blocks = found
                 .blocks
                 .iter()
@@ -121,6 +124,7 @@ impl ClientService {
                         located
                     }
                 })
+                .chain(being_written)
                 .collect();
             let precision = self.state.config.atime_precision.as_millis() as i64;
             let stale = now_millis() - found.status.access_time > precision;
@@ -530,6 +534,15 @@ impl ClientProtocol for ClientService {
             .await
         }
         .await;
+        self.answer(entry, result)
+    }
+
+    async fn recover_lease(
+        &self,
+        request: Request<RecoverLeaseRequest>,
+    ) -> RpcResult<RecoverLeaseResponse> {
+        let entry = AuditEntry::of(&request, "recoverLease", &request.get_ref().path, None);
+        let result = self.recover_lease(request.into_inner()).await;
         self.answer(entry, result)
     }
 

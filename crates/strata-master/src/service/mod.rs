@@ -20,6 +20,7 @@ pub use ttl::run_checker as run_ttl_checker;
 pub use worker::WorkerService;
 
 use crate::audit::AuditLog;
+use crate::blocks::Replica;
 use crate::cluster::Cluster;
 use crate::journal::{Journal, SharedNamespace};
 use crate::leases::LeaseTable;
@@ -130,29 +131,7 @@ pub(crate) fn locate(
         &cluster.blocks,
         &cluster.workers,
     );
-    let client_rack = client_ip.and_then(|ip| {
-        let ip = ip.to_string();
-        cluster
-            .workers
-            .iter()
-            .find(|w| w.alive && w.host() == ip)
-            .map(|w| w.address.rack.clone())
-    });
-    let mut rng = rand::rng();
-    let mut near: Vec<(u8, WorkerAddress)> = status
-        .live
-        .iter()
-        .filter_map(|r| cluster.workers.get(r.worker))
-        .map(|w| {
-            (
-                distance(w, client_ip, client_rack.as_deref()),
-                w.address.clone(),
-            )
-        })
-        .collect();
-    near.shuffle(&mut rng);
-    near.sort_by_key(|(d, _)| *d);
-    let mut locations: Vec<WorkerAddress> = near.into_iter().map(|(_, a)| a).collect();
+    let mut locations = nearest_first(cluster, &status.live, client_ip);
     locations.extend(
         status
             .decommissioning
@@ -177,6 +156,59 @@ pub(crate) fn locate(
         ufs: None,
         indices: Vec::new(),
     }
+}
+
+/// The last block of a file being written, on the live workers of its pipeline (nearest
+/// first) that have not fallen behind its generation.
+pub(crate) fn locate_being_written(
+    cluster: &Cluster,
+    record: &BlockRecord,
+    offset: u64,
+    client_ip: Option<IpAddr>,
+) -> LocatedBlock {
+    let replicas: Vec<Replica> = (cluster.blocks.replicas(record.id).iter())
+        .filter(|r| !r.corrupt && r.generation >= record.generation)
+        .filter(|r| cluster.workers.get(r.worker).is_some_and(|w| w.alive))
+        .copied()
+        .collect();
+    LocatedBlock {
+        block: Some(record.extended().into()),
+        offset,
+        locations: nearest_first(cluster, &replicas, client_ip),
+        complete: false,
+        ufs: None,
+        indices: Vec::new(),
+    }
+}
+
+/// The workers holding `replicas`: on the client's host first, then its rack, then the rest
+/// (shuffled among equals).
+fn nearest_first(
+    cluster: &Cluster,
+    replicas: &[Replica],
+    client_ip: Option<IpAddr>,
+) -> Vec<WorkerAddress> {
+    let client_rack = client_ip.and_then(|ip| {
+        let ip = ip.to_string();
+        cluster
+            .workers
+            .iter()
+            .find(|w| w.alive && w.host() == ip)
+            .map(|w| w.address.rack.clone())
+    });
+    let mut near: Vec<(u8, WorkerAddress)> = replicas
+        .iter()
+        .filter_map(|r| cluster.workers.get(r.worker))
+        .map(|w| {
+            (
+                distance(w, client_ip, client_rack.as_deref()),
+                w.address.clone(),
+            )
+        })
+        .collect();
+    near.shuffle(&mut rand::rng());
+    near.sort_by_key(|(d, _)| *d);
+    near.into_iter().map(|(_, a)| a).collect()
 }
 
 /// The worker to read an uncached block of under storage through: one on the client's host

@@ -56,6 +56,43 @@ impl ClientService {
         Ok(())
     }
 
+    /// HDFS's recoverLease: a file open for writing is recovered now, whoever holds its lease
+    /// (its writer is fenced off: recovery bumps the last block's generation stamp). Answers
+    /// whether the file is closed; a recovery that stalled longer than the lease timeout is
+    /// started again.
+    pub(super) async fn recover_lease(
+        &self,
+        req: RecoverLeaseRequest,
+    ) -> Result<RecoverLeaseResponse> {
+        let p = path(&req.path)?;
+        self.state.check_writable()?;
+        let inode = {
+            let ns = self.state.namespace.read();
+            let id = ns.resolve(&p)?;
+            let file = ns.inode(id)?.file().ok_or_else(|| Error::IsADirectory {
+                path: p.to_string(),
+            })?;
+            if file.writer.is_none() {
+                return Ok(RecoverLeaseResponse { closed: true });
+            }
+            id
+        };
+        let timeout = self.state.config.lease_timeout;
+        let idle = !self
+            .state
+            .leases
+            .lock()
+            .is_recovering_since(inode, timeout, Instant::now());
+        if idle {
+            tracing::info!(path = %p, "lease recovery asked for");
+            super::recovery::recover_file(&self.state, inode).await;
+        }
+        let ns = self.state.namespace.read();
+        let closed =
+            (ns.inode(inode).ok().and_then(|i| i.file())).is_none_or(|f| f.writer.is_none());
+        Ok(RecoverLeaseResponse { closed })
+    }
+
     fn check_not_recovering(&self, inode: InodeId, path: &str) -> Result<()> {
         if self.state.leases.lock().is_recovering(inode) {
             return Err(Error::RecoveryInProgress {

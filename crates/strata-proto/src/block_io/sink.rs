@@ -123,6 +123,7 @@ impl BlockSink {
             last: false,
             checksums: encode_checksums(checksums),
             data_length: data.len() as u32,
+            sync: false,
         };
         within(
             self.timeout,

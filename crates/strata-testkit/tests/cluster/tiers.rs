@@ -100,7 +100,10 @@ async fn blocks_fill_the_memory_tier_first_and_the_report_shows_each_tier() {
         let finalized = |tier: &str| {
             walk(&root.join(tier))
                 .into_iter()
-                .filter(|p| !p.to_string_lossy().ends_with(".meta"))
+                .filter(|p| {
+                    let name = p.file_name().unwrap_or_default().to_string_lossy();
+                    name.starts_with("blk_") && !name.ends_with(".meta")
+                })
                 .count()
         };
         assert_eq!(finalized("mem"), 1, "worker {i}");

@@ -111,6 +111,7 @@ fn load_dir(
                 id,
                 generation,
                 length,
+                acknowledged: length,
                 state,
                 writer_active: false,
                 volume: found.volume,

@@ -18,7 +18,7 @@ pub use layout::ReplicaState;
 pub use reader::ReplicaReader;
 pub use tiering::TierMoves;
 pub use volume::disk_space;
-pub use writer::ReplicaWriter;
+pub use writer::{AckMarker, ReplicaWriter};
 
 use layout::{Layout, chunks_for, meta_header, meta_len};
 use parking_lot::Mutex;
@@ -42,6 +42,9 @@ pub struct ReplicaInfo {
     pub generation: u64,
     /// Bytes stored and checksummed.
     pub length: u64,
+    /// Bytes readers may see: of a replica being written, what every worker downstream has
+    /// acknowledged (so everything hflushed); else its length.
+    pub acknowledged: u64,
     /// Finished or not.
     pub state: ReplicaState,
     /// Whether a pipeline is writing it now.
@@ -198,6 +201,7 @@ impl BlockStore {
                 id,
                 generation,
                 length: 0,
+                acknowledged: 0,
                 state: ReplicaState::BeingWritten,
                 writer_active: true,
                 volume,
@@ -316,6 +320,7 @@ impl BlockStore {
         volume.sub_used(info.length.saturating_sub(length));
         info.generation = generation;
         info.length = length;
+        info.acknowledged = length;
         info.state = state;
         Ok(result)
     }
@@ -362,12 +367,21 @@ impl BlockStore {
             .map_err(|e| Error::io(format!("opening {}", data_path.display()), e))?;
         let meta = File::open(&meta_path)
             .map_err(|e| Error::io(format!("opening {}", meta_path.display()), e))?;
-        Ok(ReplicaReader::new(
-            info.clone(),
-            data,
-            meta,
-            self.inner.chunk_size,
-        ))
+        if info.state == ReplicaState::Finalized {
+            return Ok(ReplicaReader::new(
+                info.clone(),
+                data,
+                meta,
+                self.inner.chunk_size,
+            ));
+        }
+        // A replica being written shows what every worker downstream acknowledged. Its last
+        // chunk may still grow, so the checksum of its visible part is taken now, from bytes
+        // checked against the stored checksum while the writer is held off by the lock.
+        let mut visible = info.clone();
+        visible.length = info.acknowledged;
+        let tail = tail_checksum(&info, &data, &meta, self.inner.chunk_size)?;
+        Ok(ReplicaReader::new(visible, data, meta, self.inner.chunk_size).with_tail(tail))
     }
 
     /// Deletes a replica unless this worker holds a newer generation. Returns what was deleted.
@@ -581,6 +595,37 @@ fn remove_replica_files(layout: &Layout, info: &ReplicaInfo) {
             tracing::warn!(path = %path.display(), error = %e, "could not remove replica file");
         }
     }
+}
+
+/// For a replica being written whose acknowledged length ends inside a chunk: that chunk's
+/// index and the checksum of its acknowledged part, computed from its bytes on disk after they
+/// passed the stored checksum of the chunk as written so far.
+fn tail_checksum(
+    info: &ReplicaInfo,
+    data: &File,
+    meta: &File,
+    chunk_size: u32,
+) -> Result<Option<(u64, u32)>> {
+    let chunk = chunk_size as u64;
+    let visible = info.acknowledged;
+    if visible.is_multiple_of(chunk) {
+        return Ok(None);
+    }
+    let slot = visible / chunk;
+    let start = slot * chunk;
+    let written_end = info.length.min(start + chunk);
+    let mut bytes = vec![0u8; (written_end - start) as usize];
+    let mut stored = [0u8; 4];
+    data.read_exact_at(&mut bytes, start)
+        .and_then(|()| meta.read_exact_at(&mut stored, layout::META_HEADER_LEN + 4 * slot))
+        .map_err(|e| Error::io(format!("reading the last chunk of {}", info.id), e))?;
+    if crc32c(&bytes) != u32::from_le_bytes(stored) {
+        return Err(Error::ChecksumMismatch {
+            block: info.id.to_string(),
+            offset: start,
+        });
+    }
+    Ok(Some((slot, crc32c(&bytes[..(visible - start) as usize]))))
 }
 
 /// Whether a replica found at start-up is to be kept over another copy of the same block

@@ -14,6 +14,9 @@ pub struct ReplicaReader {
     data: File,
     meta: File,
     chunk_size: u32,
+    /// The index and checksum of a last chunk whose visible part is shorter than what its
+    /// stored checksum covers (a replica still being written).
+    tail: Option<(u64, u32)>,
 }
 
 impl ReplicaReader {
@@ -23,7 +26,26 @@ impl ReplicaReader {
             data,
             meta,
             chunk_size,
+            tail: None,
         }
+    }
+
+    /// Uses `tail` (chunk index, checksum) in place of that chunk's stored checksum.
+    pub(super) fn with_tail(self, tail: Option<(u64, u32)>) -> ReplicaReader {
+        ReplicaReader { tail, ..self }
+    }
+
+    /// Decodes stored checksums beginning at chunk `first`, with the tail's in its place.
+    fn checksums_from(&self, first: u64, raw: &[u8]) -> Result<Vec<u32>> {
+        let mut crcs = decode_checksums(raw)
+            .ok_or_else(|| Error::Internal("checksum buffer size".to_string()))?;
+        if let Some((slot, crc)) = self.tail
+            && let Some(at) = slot.checked_sub(first)
+            && let Some(stored) = crcs.get_mut(at as usize)
+        {
+            *stored = crc;
+        }
+        Ok(crcs)
     }
 
     /// The replica's state when opened.
@@ -56,7 +78,7 @@ impl ReplicaReader {
         self.meta
             .read_exact_at(&mut raw, META_HEADER_LEN + first * 4)
             .map_err(|e| Error::io(format!("reading checksums of {}", self.info.id), e))?;
-        decode_checksums(&raw).ok_or_else(|| Error::Internal("checksum buffer size".to_string()))
+        self.checksums_from(first, &raw)
     }
 
     /// Reads a run and checks it against its checksums (scanner, transfers).
@@ -95,6 +117,6 @@ impl ReplicaReader {
         self.meta
             .read_exact_at(&mut raw, META_HEADER_LEN)
             .map_err(|e| Error::io(format!("reading checksums of {}", self.info.id), e))?;
-        decode_checksums(&raw).ok_or_else(|| Error::Internal("checksum buffer size".to_string()))
+        self.checksums_from(0, &raw)
     }
 }

@@ -460,3 +460,37 @@ fn what_a_crash_during_a_move_leaves_is_cleaned_at_start_up() {
     assert!(!to.join("blk_8.moving").exists());
     assert_eq!(again.storage().used, 1500);
 }
+
+#[test]
+fn readers_of_a_replica_being_written_see_what_was_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let data: Vec<u8> = (0..2000u32).map(|i| (i * 7) as u8).collect();
+    let mut w = s
+        .open_writer(BlockId(4), 1, OpenMode::Create, 0, 0)
+        .unwrap();
+    let acks = w.ack_marker();
+    write(&mut w, 0, &data[..1300]);
+    assert_eq!(read_all(&s, BlockId(4)), b"", "nothing acknowledged yet");
+    // Acknowledged up to the middle of the third chunk, while the chunk holds more.
+    acks.acknowledged(1100);
+    assert_eq!(read_all(&s, BlockId(4)), data[..1100]);
+    write(&mut w, 1300, &data[1300..1900]);
+    assert_eq!(
+        read_all(&s, BlockId(4)),
+        data[..1100],
+        "the visible part of a chunk written on keeps its own checksum"
+    );
+    acks.acknowledged(5000);
+    assert_eq!(
+        read_all(&s, BlockId(4)),
+        data[..1900],
+        "never past what is stored"
+    );
+    let reader = s.open_reader(BlockId(4), 0).unwrap();
+    let mut buf = Vec::new();
+    let crcs = reader.read_chunks(1536, 1900 - 1536, &mut buf).unwrap();
+    assert_eq!(crcs, vec![crc32c(&data[1536..1900])]);
+    s.finalize(w).unwrap();
+    assert_eq!(read_all(&s, BlockId(4)), data[..1900]);
+}

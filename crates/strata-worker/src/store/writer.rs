@@ -43,6 +43,33 @@ impl ReplicaWriter {
         self.handle.lock().length
     }
 
+    /// What the pipeline's responder uses to record acknowledged bytes.
+    pub fn ack_marker(&self) -> AckMarker {
+        AckMarker {
+            handle: self.handle.clone(),
+            generation: self.generation,
+        }
+    }
+
+    /// What makes everything written so far durable (hsync), to run off the async threads.
+    pub fn durability(&self) -> Result<ReplicaSync> {
+        let (Some(data), Some(meta)) = (&self.data, &self.meta) else {
+            return Err(Error::Internal(
+                "replica writer already finished".to_string(),
+            ));
+        };
+        let id = self.handle.lock().id;
+        let cloned = data
+            .try_clone()
+            .and_then(|d| Ok((d, meta.try_clone()?)))
+            .map_err(|e| Error::io(format!("opening replica {id} for a sync"), e))?;
+        Ok(ReplicaSync {
+            id,
+            data: cloned.0,
+            meta: cloned.1,
+        })
+    }
+
     /// Appends `data` at `offset` (which must be the current length) with one verified
     /// checksum per chunk piece.
     pub fn write_packet(&mut self, offset: u64, data: &[u8], checksums: &[u32]) -> Result<()> {
@@ -104,6 +131,41 @@ impl ReplicaWriter {
             _ => Err(Error::Internal(
                 "replica writer already finished".to_string(),
             )),
+        }
+    }
+}
+
+/// The files of a replica being written, to be synced.
+#[derive(Debug)]
+pub struct ReplicaSync {
+    id: strata_core::BlockId,
+    data: File,
+    meta: File,
+}
+
+impl ReplicaSync {
+    /// Syncs the data, then the checksums (a blocking call).
+    pub fn sync(self) -> Result<()> {
+        self.data
+            .sync_data()
+            .and_then(|()| self.meta.sync_data())
+            .map_err(|e| Error::io(format!("syncing replica {}", self.id), e))
+    }
+}
+
+/// Records, for readers, how much of a replica being written every worker downstream holds.
+#[derive(Debug, Clone)]
+pub struct AckMarker {
+    handle: Handle,
+    generation: u64,
+}
+
+impl AckMarker {
+    /// Every worker downstream acknowledged the replica's bytes up to `end`.
+    pub fn acknowledged(&self, end: u64) {
+        let mut info = self.handle.lock();
+        if info.generation == self.generation && info.state == ReplicaState::BeingWritten {
+            info.acknowledged = info.acknowledged.max(end.min(info.length));
         }
     }
 }

@@ -84,6 +84,7 @@ fn frame(rng: &mut StdRng) -> Vec<u8> {
             } else {
                 rng.random()
             },
+            sync: rng.random_bool(0.1),
         };
         bytes.extend_from_slice(&encode_header(&packet));
         bytes.extend_from_slice(&payload);
@@ -177,6 +178,12 @@ async fn random_and_mutated_frames_leave_the_cluster_healthy() {
                 path: format!("/keep/f{}", i % 4),
                 offset: rng.random(),
                 length: rng.random(),
+                with_block_being_written: rng.random(),
+            })
+            .await;
+        let _ = m
+            .recover_lease(strata_proto::rpc::RecoverLeaseRequest {
+                path: format!("/keep/f{}", i % 4),
             })
             .await;
         let _ = m

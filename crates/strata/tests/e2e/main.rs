@@ -9,5 +9,6 @@ mod failures;
 mod fuzz;
 mod gateway;
 mod harness;
+mod hflush;
 mod observability;
 mod placement;
