@@ -3,7 +3,7 @@
 use crate::call;
 use crate::lease::LeaseRenewer;
 use crate::master::MasterClient;
-use crate::reader::FileReader;
+use crate::reader::{FileReader, PositionalReader};
 use crate::writer::{FileWriter, StripedWriter};
 use std::sync::Arc;
 use std::time::Duration;
@@ -247,6 +247,12 @@ impl FileSystem {
             path: parse(path)?.to_string(),
         };
         Ok(call!(self.inner.master, client, recover_lease(request))?.closed)
+    }
+
+    /// Opens a closed file for positional reads from many tasks at once.
+    pub async fn open_positional(&self, path: &str) -> Result<PositionalReader> {
+        let path = parse(path)?;
+        PositionalReader::open(self.inner.clone(), path.to_string()).await
     }
 
     /// Opens a file for reading.

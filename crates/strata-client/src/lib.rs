@@ -15,7 +15,7 @@ mod xattrs;
 pub use cache::MountOptions;
 pub use checksums::{FileChecksum, Md5Md5Crc32c};
 pub use filesystem::{CreateOptions, FileSystem, Lister, is_directory};
-pub use reader::FileReader;
+pub use reader::{FileReader, PositionalReader};
 pub use strata_proto::rpc::{
     BlockHealth, ClusterSummary, ContentSummary, FileStatus, FileType, FsckBlock, FsckFile,
     FsckSummary, GetBlockLocationsResponse, ListUnhealthyBlocksResponse, LocatedBlock,

@@ -1,12 +1,14 @@
 //! Reading a file: a replicated file from the nearest replica of each block, an erasure-coded
 //! file stripe by stripe from the data internal blocks, decoding on the fly when some are lost.
 
+mod positional;
 mod replicated;
 mod striped;
 
 use crate::call;
 use crate::filesystem::FsInner;
 use bytes::Bytes;
+pub use positional::PositionalReader;
 use replicated::ReplicatedReader;
 use std::sync::Arc;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};

@@ -1,0 +1,22 @@
+//! Strata's table store, in HBase's data model: tables of rows kept in byte order, split by
+//! row key into regions; cells (row, family:qualifier, timestamp) → value, with versions,
+//! delete markers and TTLs. Each region writes a write-ahead log and SSTables into Strata
+//! files through `strata-client`, and never touches master or worker code.
+
+pub mod cell;
+pub mod error;
+pub mod memstore;
+pub mod schema;
+pub mod sstable;
+
+/// Messages the table store keeps in its files.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    /// SSTable metadata and write-ahead log entries.
+    pub mod storage {
+        include!(concat!(env!("OUT_DIR"), "/strata.table.storage.rs"));
+    }
+}
+
+pub use cell::{Cell, CellKey, CellKind};
+pub use error::{Error, Result};
