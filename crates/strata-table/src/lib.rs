@@ -5,6 +5,7 @@
 
 pub mod cell;
 pub mod error;
+pub mod filter;
 pub mod memstore;
 pub mod schema;
 pub mod sstable;
