@@ -7,6 +7,7 @@ pub mod cell;
 pub mod error;
 pub mod filter;
 pub mod memstore;
+pub mod read;
 pub mod schema;
 pub mod sstable;
 
