@@ -7,7 +7,9 @@ pub mod cell;
 pub mod error;
 pub mod filter;
 pub mod memstore;
+pub mod mutation;
 pub mod read;
+pub mod region;
 pub mod schema;
 pub mod sstable;
 

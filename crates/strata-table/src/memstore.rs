@@ -17,6 +17,7 @@ const CELL_OVERHEAD: usize = 48;
 pub struct MemStore {
     cells: SkipMap<CellKey, Bytes>,
     bytes: AtomicUsize,
+    min_sequence: AtomicU64,
     max_sequence: AtomicU64,
     min_timestamp: AtomicI64,
     max_timestamp: AtomicI64,
@@ -35,6 +36,7 @@ impl MemStore {
         MemStore {
             cells: SkipMap::new(),
             bytes: AtomicUsize::new(0),
+            min_sequence: AtomicU64::new(u64::MAX),
             max_sequence: AtomicU64::new(0),
             min_timestamp: AtomicI64::new(i64::MAX),
             max_timestamp: AtomicI64::new(i64::MIN),
@@ -49,6 +51,7 @@ impl MemStore {
             Ordering::Relaxed,
         );
         self.max_sequence.fetch_max(key.sequence, Ordering::Relaxed);
+        self.min_sequence.fetch_min(key.sequence, Ordering::Relaxed);
         self.min_timestamp
             .fetch_min(key.timestamp, Ordering::Relaxed);
         self.max_timestamp
@@ -74,6 +77,12 @@ impl MemStore {
     /// The highest sequence id inserted.
     pub fn max_sequence(&self) -> u64 {
         self.max_sequence.load(Ordering::Relaxed)
+    }
+
+    /// The lowest sequence id inserted (`u64::MAX` when empty): log entries before it are
+    /// not needed for this memstore.
+    pub fn min_sequence(&self) -> u64 {
+        self.min_sequence.load(Ordering::Relaxed)
     }
 
     /// The oldest and newest timestamps inserted, if any cell was.
@@ -165,7 +174,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![5, 9]
         );
-        assert_eq!(m.max_sequence(), 4);
+        assert_eq!((m.min_sequence(), m.max_sequence()), (1, 4));
         assert_eq!(m.timestamp_range(), Some((1, 9)));
         assert!(m.size() > 4 * CELL_OVERHEAD);
     }

@@ -35,6 +35,10 @@ pub struct ScanBounds {
     pub batch: usize,
     /// Rows in all; 0: no limit.
     pub limit: usize,
+    /// The region's first row (inclusive; empty: none): no row below it is read.
+    pub region_start: Bytes,
+    /// The region's end (exclusive; empty: none): no row at or above it is read.
+    pub region_end: Bytes,
 }
 
 /// Reads rows of one region.
@@ -126,7 +130,10 @@ impl RegionScanner {
         }
         if !self.started {
             self.started = true;
-            let first = CellKey::first_on_row(self.bounds.start_row.clone());
+            let start = (&self.bounds.start_row)
+                .max(&self.bounds.region_start)
+                .clone();
+            let first = CellKey::first_on_row(start);
             for family in &mut self.families {
                 family.store.seek(&first).await?;
             }
@@ -137,7 +144,8 @@ impl RegionScanner {
             .filter_map(|f| f.store.peek().map(|(k, _)| &k.row))
             .min()
             .cloned();
-        Ok(row.filter(|r| self.bounds.stop_row.is_empty() || *r < self.bounds.stop_row))
+        let below = |bound: &Bytes, r: &Bytes| bound.is_empty() || r < bound;
+        Ok(row.filter(|r| below(&self.bounds.stop_row, r) && below(&self.bounds.region_end, r)))
     }
 
     async fn previous_row_key(&mut self) -> Result<Option<Bytes>> {
@@ -145,11 +153,16 @@ impl RegionScanner {
             self.below.clone()
         } else {
             self.started = true;
-            (!self.bounds.start_row.is_empty()).then(|| {
+            let from_start = (!self.bounds.start_row.is_empty()).then(|| {
                 let mut after = self.bounds.start_row.to_vec();
                 after.push(0);
                 Bytes::from(after)
-            })
+            });
+            let end = Some(self.bounds.region_end.clone()).filter(|e| !e.is_empty());
+            match (from_start, end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         let mut row: Option<Bytes> = None;
         for family in &self.families {
@@ -162,7 +175,9 @@ impl RegionScanner {
         let Some(row) = row else {
             return Ok(None);
         };
-        if !self.bounds.stop_row.is_empty() && row <= self.bounds.stop_row {
+        if (!self.bounds.stop_row.is_empty() && row <= self.bounds.stop_row)
+            || row < self.bounds.region_start
+        {
             return Ok(None);
         }
         let first = CellKey::first_on_row(row.clone());

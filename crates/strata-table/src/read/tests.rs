@@ -252,11 +252,7 @@ fn model(edits: &[Edit], read: &Read) -> Rows {
     rows
 }
 
-fn scanner(
-    stores: &[FamilyStore],
-    read: &Read,
-    filter: Option<filter::Filter>,
-) -> RegionScanner {
+fn scanner(stores: &[FamilyStore], read: &Read, filter: Option<filter::Filter>) -> RegionScanner {
     let families = families();
     let mut reads = Vec::new();
     for (f, family) in families.iter().enumerate() {
@@ -287,6 +283,8 @@ fn scanner(
             reversed: read.reversed,
             batch: read.batch,
             limit: 0,
+            region_start: Bytes::new(),
+            region_end: Bytes::new(),
         },
     )
 }
