@@ -279,9 +279,7 @@ async fn a_region_whose_server_died_reopens_with_every_acknowledged_edit() {
 
     let second_server = c.client().await;
     let reopened = open(&second_server, small).await;
-    let mut scan = Scan::default();
-    scan.max_versions = 1;
-    let mut scanner = reopened.scanner(scan).unwrap();
+    let mut scanner = reopened.scanner(Scan::default()).unwrap();
     let mut rows = Vec::new();
     while let Some(cells) = scanner.next().await.unwrap() {
         rows.push(String::from_utf8_lossy(&cells[0].row).into_owned());
