@@ -10,7 +10,7 @@ use strata_table::error::Error;
 use strata_table::filter::CompareOp;
 use strata_table::mutation::{Change, CheckAndMutate, Durability, Mutation, ReadModifyWrite};
 use strata_table::read::Scan;
-use strata_table::region::{OpenRegion, Region, RegionInfo, RegionSettings};
+use strata_table::region::{IoBudget, OpenRegion, Region, RegionInfo, RegionSettings, Shared};
 use strata_table::schema::{FamilyDescriptor, TableDescriptor, TableName};
 use strata_table::sstable::BlockCache;
 use strata_testkit::{MiniCluster, fast_config, wait_until};
@@ -43,13 +43,13 @@ fn open_spec(settings: RegionSettings) -> OpenRegion {
 }
 
 async fn open(fs: &FileSystem, settings: RegionSettings) -> Arc<Region> {
-    Region::open(
-        fs.clone(),
-        open_spec(settings),
-        Arc::new(BlockCache::new(8 << 20)),
-    )
-    .await
-    .unwrap()
+    let shared = Shared {
+        cache: Arc::new(BlockCache::new(8 << 20)),
+        io_budget: Arc::new(IoBudget::new(0)),
+    };
+    Region::open(fs.clone(), open_spec(settings), shared)
+        .await
+        .unwrap()
 }
 
 fn values(cells: &[Cell]) -> Vec<(String, i64, String)> {
@@ -337,4 +337,102 @@ async fn a_row_mutation_is_seen_whole_or_not_at_all() {
     }
     writer.await.unwrap();
     assert!(seen > 0);
+}
+
+/// The `.sst` files of family `a` in Strata.
+async fn family_files(fs: &FileSystem) -> Vec<String> {
+    let mut paths: Vec<String> = fs
+        .list("/strata-table/data/default/t/r0/a")
+        .collect()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    paths.sort();
+    paths
+}
+
+async fn all_rows(region: &Region, versions: u32) -> Vec<Vec<(String, i64, String)>> {
+    let scan = Scan {
+        max_versions: versions,
+        ..Scan::default()
+    };
+    let mut scanner = region.scanner(scan).unwrap();
+    let mut rows = Vec::new();
+    while let Some(cells) = scanner.next().await.unwrap() {
+        rows.push(values(&cells));
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compactions_merge_files_and_major_ones_drop_what_reads_never_see() {
+    let c = cluster().await;
+    let fs = c.client().await;
+    let region = open(&fs, RegionSettings::default()).await;
+    for round in 0..4i64 {
+        for i in 0..50 {
+            let row = format!("row{i:03}");
+            region
+                .mutate(put(&row, "a", "q", round + 1, &format!("r{round}")))
+                .await
+                .unwrap();
+        }
+        region.flush().await.unwrap();
+    }
+    region
+        .mutate(Mutation::new(&b"row007"[..]).delete_row(Some(10)))
+        .await
+        .unwrap();
+    region
+        .mutate(Mutation::new(&b"row008"[..]).delete_column(&b"a"[..], &b"q"[..], Some(2)))
+        .await
+        .unwrap();
+    region.flush().await.unwrap();
+    assert_eq!(region.stores()[0].file_count(), 5);
+    let before = all_rows(&region, 3).await;
+    assert_eq!(before.len(), 49, "row007 is deleted");
+
+    assert!(region.compact(false).await.unwrap());
+    assert!(
+        region.stores()[0].file_count() < 5,
+        "a minor compaction merged files"
+    );
+    assert_eq!(all_rows(&region, 3).await, before);
+
+    // A scanner open across the major compaction keeps reading the files it started on.
+    let mut open_scanner = region.scanner(Scan::default()).unwrap();
+    let first = open_scanner.next().await.unwrap().unwrap();
+    assert!(region.compact(true).await.unwrap());
+    assert_eq!(region.stores()[0].file_count(), 1);
+    let mut later = 1;
+    while open_scanner.next().await.unwrap().is_some() {
+        later += 1;
+    }
+    assert_eq!((later, first.len()), (49, 1));
+    drop(open_scanner);
+    assert_eq!(
+        all_rows(&region, 3).await,
+        before,
+        "a major compaction changes no read"
+    );
+    let info = region.stores()[0].view().files[0].info().clone();
+    assert!(info.major);
+    assert_eq!(info.delete_markers, 0, "markers are gone");
+    assert_eq!(
+        info.cells,
+        48 * 3 + 2,
+        "3 versions kept per row, 2 of row008"
+    );
+    region.compact(true).await.unwrap();
+    assert_eq!(
+        family_files(&fs).await.len(),
+        1,
+        "compacted-away files are deleted"
+    );
+    assert!(
+        !region.compact(true).await.unwrap(),
+        "one major file is compacted already"
+    );
 }

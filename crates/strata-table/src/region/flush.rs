@@ -23,8 +23,11 @@ impl Region {
         tokio::spawn(async move {
             let result = region.flush().await;
             region.flush_pending.store(false, Ordering::Release);
-            if let Err(e) = result {
-                tracing::warn!(region = %region.info.name, error = %e, "flush failed; will retry");
+            match result {
+                Ok(_) => region.request_compaction(),
+                Err(e) => {
+                    tracing::warn!(region = %region.info.name, error = %e, "flush failed; will retry")
+                }
             }
         });
     }
@@ -60,7 +63,7 @@ impl Region {
                 cells = memstore.len(), bytes = file.length(), "flushed a memstore");
             store.flushed(Arc::new(file));
         }
-        self.flushed.notify_waiters();
+        self.room.notify_waiters();
         self.delete_flushed_logs().await;
         Ok(true)
     }

@@ -4,7 +4,9 @@
 //! to SSTables (`flush.rs`), and opening a region replays what its logs hold past its files
 //! (`open.rs`). Everything it keeps is in Strata files, so another server can open it.
 
+mod compact;
 mod flush;
+mod io_budget;
 pub mod layout;
 mod mvcc;
 mod open;
@@ -12,6 +14,7 @@ mod store;
 pub mod wal;
 mod write;
 
+pub use io_budget::IoBudget;
 pub use layout::RegionDir;
 pub use open::OpenRegion;
 pub use store::{Store, StoreView};
@@ -59,6 +62,8 @@ pub struct RegionSettings {
     pub max_value_size: usize,
     /// Replicas of the region's files (0: the file system's default).
     pub replication: u32,
+    /// Writes wait while a family has more files than this (compactions are behind).
+    pub blocking_files: usize,
 }
 
 impl Default for RegionSettings {
@@ -68,8 +73,18 @@ impl Default for RegionSettings {
             blocking_factor: 4,
             max_value_size: 10 << 20,
             replication: 0,
+            blocking_files: 16,
         }
     }
+}
+
+/// What every region of a server shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The block cache.
+    pub cache: Arc<BlockCache>,
+    /// The compactions' I/O budget.
+    pub io_budget: Arc<IoBudget>,
 }
 
 /// An open region.
@@ -81,6 +96,7 @@ pub struct Region {
     fs: FileSystem,
     settings: RegionSettings,
     cache: Arc<BlockCache>,
+    io_budget: Arc<IoBudget>,
     stores: Vec<Store>,
     mvcc: Mvcc,
     rows: RowLocks,
@@ -88,10 +104,13 @@ pub struct Region {
     /// alone while it freezes memstores and starts a new log.
     updates: tokio::sync::RwLock<Option<Wal>>,
     flushing: tokio::sync::Mutex<()>,
-    /// Flushes wake writers waiting for room.
-    flushed: tokio::sync::Notify,
+    compacting: tokio::sync::Mutex<()>,
+    /// Flushes and compactions wake writers waiting for room.
+    room: tokio::sync::Notify,
     /// A background flush is asked for or running.
     flush_pending: AtomicBool,
+    /// A background compaction is asked for or running.
+    compaction_pending: AtomicBool,
     closed: AtomicBool,
 }
 

@@ -7,11 +7,11 @@ use super::flush::first_sequence;
 use super::mvcc::{Mvcc, RowLocks};
 use super::store::Store;
 use super::wal::{Wal, recover_log};
-use super::{Region, RegionDir, RegionInfo, RegionSettings, layout};
+use super::{Region, RegionDir, RegionInfo, RegionSettings, Shared, layout};
 use crate::cell::{CellKey, CellKind};
 use crate::error::{Error, Result};
 use crate::schema::TableDescriptor;
-use crate::sstable::{BlockCache, Source, SsTable};
+use crate::sstable::{Source, SsTable};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use strata_client::FileSystem;
@@ -32,11 +32,8 @@ pub struct OpenRegion {
 
 impl Region {
     /// Opens a region: files, replayed logs, a new log.
-    pub async fn open(
-        fs: FileSystem,
-        open: OpenRegion,
-        cache: Arc<BlockCache>,
-    ) -> Result<Arc<Region>> {
+    pub async fn open(fs: FileSystem, open: OpenRegion, shared: Shared) -> Result<Arc<Region>> {
+        let cache = shared.cache.clone();
         let OpenRegion {
             info,
             descriptor,
@@ -109,13 +106,16 @@ impl Region {
             fs,
             settings,
             cache,
+            io_budget: shared.io_budget,
             stores,
             mvcc: Mvcc::new(last),
             rows: RowLocks::default(),
             updates: tokio::sync::RwLock::new(wal),
             flushing: tokio::sync::Mutex::new(()),
-            flushed: tokio::sync::Notify::new(),
+            compacting: tokio::sync::Mutex::new(()),
+            room: tokio::sync::Notify::new(),
             flush_pending: AtomicBool::new(false),
+            compaction_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
         if replayed > 0 {

@@ -20,6 +20,8 @@ struct StoreState {
     active: Arc<MemStore>,
     frozen: Option<Arc<MemStore>>,
     files: Vec<Arc<SsTable>>,
+    /// Files compacted away, deleted once no read holds them.
+    retired: Vec<Arc<SsTable>>,
 }
 
 /// What a read of the family sees, fixed when the read begins.
@@ -40,6 +42,7 @@ impl Store {
                 active: Arc::new(MemStore::new()),
                 frozen: None,
                 files,
+                retired: Vec::new(),
             }),
         }
     }
@@ -76,6 +79,27 @@ impl Store {
         let mut s = self.state.write();
         s.frozen = None;
         s.files.push(file);
+    }
+
+    /// A compaction merged `inputs` into `output`.
+    pub fn replace(&self, inputs: &[Arc<SsTable>], output: Arc<SsTable>) {
+        let mut s = self.state.write();
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut s.files)
+            .into_iter()
+            .partition(|f| inputs.iter().any(|i| Arc::ptr_eq(i, f)));
+        s.files = kept;
+        s.files.push(output);
+        s.retired.extend(gone);
+    }
+
+    /// The paths of retired files no read holds any more (they leave the store).
+    pub fn take_unheld_retired(&self) -> Vec<String> {
+        let mut s = self.state.write();
+        let (free, held): (Vec<_>, Vec<_>) = std::mem::take(&mut s.retired)
+            .into_iter()
+            .partition(|f| Arc::strong_count(f) == 1);
+        s.retired = held;
+        free.iter().map(|f| f.path().to_string()).collect()
     }
 
     /// Bytes in memstores.

@@ -297,27 +297,39 @@ impl Region {
         }
     }
 
-    /// Waits while the memstores are over their blocking size, asking for flushes.
+    /// Waits while the memstores are over their blocking size (asking for flushes) or a
+    /// family has more files than its blocking count (asking for compactions).
     async fn wait_for_room(self: &Arc<Self>) -> Result<()> {
         let limit = self
             .settings
             .flush_size
             .saturating_mul(self.settings.blocking_factor.max(1));
         let deadline = tokio::time::Instant::now() + ROOM_WAIT;
-        while self.memstore_size() >= limit {
-            self.request_flush();
-            let woken = self.flushed.notified();
+        loop {
+            let woken = self.room.notified();
+            let memstores = self.memstore_size();
+            let files = self
+                .stores
+                .iter()
+                .map(|s| s.file_count())
+                .max()
+                .unwrap_or(0);
+            let reason = if memstores >= limit {
+                self.request_flush();
+                format!("its memstores hold {memstores} bytes and flushes are behind")
+            } else if files > self.settings.blocking_files {
+                self.request_compaction();
+                format!("a family has {files} files and compactions are behind")
+            } else {
+                return Ok(());
+            };
             if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 return Err(Error::RegionBusy {
                     region: self.info.name.clone(),
-                    reason: format!(
-                        "its memstores hold {} bytes and flushes are behind",
-                        self.memstore_size()
-                    ),
+                    reason,
                 });
             }
         }
-        Ok(())
     }
 }
 
