@@ -92,7 +92,9 @@ impl Region {
                         break;
                     }
                     let (key, value) = (key.clone(), value.clone());
-                    let code = matcher.decide(&key, None, || unreachable_cell());
+                    let code = matcher.decide(&key, None, || {
+                        crate::cell::Cell::from_key(&family.name, &key, value.clone())
+                    });
                     if code.includes() {
                         writer.add(&key, &value).await?;
                     }
@@ -134,11 +136,6 @@ impl Region {
             }
         }
     }
-}
-
-/// The matcher of a compaction never consults a filter, so never builds a cell.
-fn unreachable_cell() -> crate::cell::Cell {
-    crate::cell::Cell::put(Bytes::new(), Bytes::new(), Bytes::new(), 0, Bytes::new())
 }
 
 /// The files to merge: all of them for a major compaction (when there are two or more, or one
