@@ -1,7 +1,7 @@
 //! Compiles the table store's .proto files with protox (pure Rust), so no `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/storage.proto"];
+    let files = ["proto/storage.proto", "proto/rpc.proto"];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

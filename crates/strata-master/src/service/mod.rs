@@ -158,8 +158,10 @@ pub(crate) fn locate(
     }
 }
 
-/// The last block of a file being written, on the live workers of its pipeline (nearest
-/// first) that have not fallen behind its generation.
+/// The last block of a file being written, on the live workers known to hold it (nearest
+/// first). Their generation is not checked here: after an append the map still carries the
+/// generation before it until the block is finished, and a worker asked for the block's
+/// visible length refuses a replica older than the block.
 pub(crate) fn locate_being_written(
     cluster: &Cluster,
     record: &BlockRecord,
@@ -167,7 +169,7 @@ pub(crate) fn locate_being_written(
     client_ip: Option<IpAddr>,
 ) -> LocatedBlock {
     let replicas: Vec<Replica> = (cluster.blocks.replicas(record.id).iter())
-        .filter(|r| !r.corrupt && r.generation >= record.generation)
+        .filter(|r| !r.corrupt)
         .filter(|r| cluster.workers.get(r.worker).is_some_and(|w| w.alive))
         .copied()
         .collect();

@@ -10,7 +10,7 @@ mod store_scanner;
 
 pub use matcher::{MatchCode, MatchSettings, RowMatcher};
 pub use region_scanner::{FamilyRead, RegionScanner, ScanBounds};
-pub use scan::{Scan, row_after_prefix};
+pub use scan::{Scan, ScanFilter, row_after_prefix};
 pub use store_scanner::StoreScanner;
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ pub struct Scan {
     pub time_range: (i64, i64),
     /// Versions per column (at most the family's).
     pub max_versions: u32,
-    /// A filter over rows and cells.
-    pub filter: Option<Filter>,
+    /// A filter over rows and cells, with the filter string it was parsed from.
+    pub filter: Option<ScanFilter>,
     /// At most this many cells per result (a row may then come in parts); 0: whole rows.
     pub batch: usize,
     /// At most this many rows in all; 0: no limit.
@@ -97,6 +97,26 @@ impl Scan {
             && self.stop_row.starts_with(&self.start_row)
             && self.stop_row.last() == Some(&0);
         is_get.then_some(&self.start_row)
+    }
+}
+
+/// A scan's filter: its HBase filter string (what travels) and the filter parsed from it.
+#[derive(Debug, Clone)]
+pub struct ScanFilter {
+    /// The filter string.
+    pub text: Bytes,
+    /// The parsed filter.
+    pub filter: Filter,
+}
+
+impl Scan {
+    /// Filters the scan by `text`, a filter in HBase's filter language (checked here, so a
+    /// malformed one fails before anything is sent).
+    pub fn set_filter(&mut self, text: impl Into<Bytes>) -> crate::error::Result<&mut Scan> {
+        let text = text.into();
+        let filter = crate::filter::parse(&text)?;
+        self.filter = Some(ScanFilter { text, filter });
+        Ok(self)
     }
 }
 

@@ -215,7 +215,11 @@ impl Region {
             region_start: self.info.start.clone(),
             region_end: self.info.end.clone(),
         };
-        Ok(RegionScanner::new(families, scan.filter, bounds))
+        Ok(RegionScanner::new(
+            families,
+            scan.filter.map(|f| f.filter),
+            bounds,
+        ))
     }
 
     /// The cells of the one row `scan` reads (HBase's `Get`), whole.

@@ -175,4 +175,13 @@ async fn a_writer_whose_lease_was_recovered_cannot_write_on() {
     };
     assert!(after.await.is_err(), "the fenced writer's next flush fails");
     assert_eq!(read(&fs, "/fenced").await, b"before the takeover");
+    let mut appender = other.append("/fenced").await.unwrap();
+    appender.write(b", then appended").await.unwrap();
+    appender.hflush().await.unwrap();
+    assert_eq!(
+        read(&fs, "/fenced").await,
+        b"before the takeover, then appended",
+        "an append being written is visible once hflushed"
+    );
+    appender.close().await.unwrap();
 }

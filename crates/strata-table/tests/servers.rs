@@ -1,0 +1,315 @@
+//! The table store's servers on a real Strata cluster (in-process): a table master and two
+//! region servers, driven through the client: tables pre-split into regions, rows written and
+//! read across them, scans forward and reversed, schema changes, disable, truncate, delete,
+//! and a standby master taking over.
+
+use bytes::Bytes;
+use std::time::Duration;
+use strata_table::client::Connection;
+use strata_table::error::Error;
+use strata_table::mutation::Mutation;
+use strata_table::read::Scan;
+use strata_table::schema::{FamilyDescriptor, TableDescriptor, TableName};
+use strata_table::server::{RegionServer, RegionServerConfig, TableMaster, TableMasterConfig};
+use strata_testkit::{MiniCluster, fast_config, wait_until};
+
+const ROOT: &str = "/strata-table";
+
+fn master_config() -> TableMasterConfig {
+    TableMasterConfig {
+        server_timeout: Duration::from_secs(2),
+        check_interval: Duration::from_millis(200),
+        ..TableMasterConfig::default()
+    }
+}
+
+fn server_config() -> RegionServerConfig {
+    RegionServerConfig {
+        report_interval: Duration::from_millis(200),
+        ..RegionServerConfig::default()
+    }
+}
+
+struct Store {
+    _cluster: MiniCluster,
+    masters: Vec<TableMaster>,
+    servers: Vec<RegionServer>,
+    connection: Connection,
+}
+
+async fn store(masters: usize, servers: usize) -> Store {
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let mut m = Vec::new();
+    for _ in 0..masters {
+        m.push(
+            TableMaster::start(cluster.client().await, master_config())
+                .await
+                .unwrap(),
+        );
+    }
+    let mut s = Vec::new();
+    for _ in 0..servers {
+        s.push(
+            RegionServer::start(cluster.client().await, server_config())
+                .await
+                .unwrap(),
+        );
+    }
+    let connection = Connection::new(cluster.client().await, ROOT);
+    Store {
+        _cluster: cluster,
+        masters: m,
+        servers: s,
+        connection,
+    }
+}
+
+fn users() -> TableDescriptor {
+    let mut info = FamilyDescriptor::new("info");
+    info.max_versions = 3;
+    TableDescriptor {
+        name: TableName::parse("users").unwrap(),
+        families: vec![info, FamilyDescriptor::new("stats")],
+    }
+}
+
+fn row_put(row: &str, value: &str) -> Mutation {
+    Mutation::new(row.as_bytes().to_vec()).put(
+        &b"info"[..],
+        &b"name"[..],
+        None,
+        value.as_bytes().to_vec(),
+    )
+}
+
+fn rows(results: &[Vec<strata_table::Cell>]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r[0].row).into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_split_into_regions_serve_reads_and_writes_across_servers() {
+    let s = store(1, 2).await;
+    let admin = s.connection.admin();
+    let splits = [Bytes::from_static(b"g"), Bytes::from_static(b"p")];
+    admin.create_table(users(), &splits).await.unwrap();
+    assert!(matches!(
+        admin.create_table(users(), &[]).await,
+        Err(Error::TableExists(_))
+    ));
+    let table = s.connection.table("users").unwrap();
+    let names: Vec<String> = ["alice", "bob", "carol", "gina", "hank", "paul", "zed"]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let puts = names
+        .iter()
+        .map(|n| row_put(n, &n.to_uppercase()))
+        .collect();
+    for answer in table.mutate_rows(puts).await {
+        answer.unwrap();
+    }
+    let regions = admin.regions("users").await.unwrap();
+    assert_eq!(regions.len(), 3);
+    let servers: std::collections::HashSet<&str> =
+        regions.iter().map(|r| r.server.as_str()).collect();
+    assert_eq!(
+        servers.len(),
+        2,
+        "regions spread over both servers: {regions:?}"
+    );
+
+    let cells = table.get(Scan::get(&b"paul"[..])).await.unwrap();
+    assert_eq!(&cells[0].value[..], b"PAUL");
+    let all = table
+        .scanner(Scan::default(), 2)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(rows(&all), names);
+    let reversed = Scan {
+        reversed: true,
+        ..Scan::default()
+    };
+    let down = table
+        .scanner(reversed, 1)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut expected = names.clone();
+    expected.reverse();
+    assert_eq!(rows(&down), expected);
+    let middle = Scan {
+        start_row: Bytes::from_static(b"c"),
+        stop_row: Bytes::from_static(b"q"),
+        limit: 3,
+        ..Scan::default()
+    };
+    let some = table
+        .scanner(middle, 10)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(rows(&some), ["carol", "gina", "hank"]);
+    let mut filtered = Scan::default();
+    filtered
+        .set_filter(&b"PrefixFilter('ha') OR ValueFilter(=, 'binary:ZED')"[..])
+        .unwrap();
+    let matched = table
+        .scanner(filtered, 10)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(rows(&matched), ["hank", "zed"]);
+    assert_eq!(
+        table
+            .increment(&b"bob"[..], &b"stats"[..], &b"logins"[..], 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        table
+            .increment(&b"bob"[..], &b"stats"[..], &b"logins"[..], 1)
+            .await
+            .unwrap(),
+        3
+    );
+
+    let unknown = Mutation::new(&b"x"[..]).put(&b"nope"[..], &b"q"[..], None, &b"v"[..]);
+    assert!(matches!(
+        table.mutate(unknown).await,
+        Err(Error::NoSuchFamily { .. })
+    ));
+    let mut bad = Scan::default();
+    assert!(matches!(
+        bad.set_filter(&b"PageFilter("[..]),
+        Err(Error::FilterSyntax { .. })
+    ));
+
+    let mut wider = FamilyDescriptor::new("info");
+    wider.max_versions = 5;
+    admin
+        .alter(
+            "users",
+            &[wider, FamilyDescriptor::new("extra")],
+            &[Bytes::from_static(b"stats")],
+        )
+        .await
+        .unwrap();
+    let described = admin.describe("users").await.unwrap();
+    let families: Vec<String> = described
+        .descriptor
+        .families
+        .iter()
+        .map(|f| f.name_text())
+        .collect();
+    assert_eq!(families, ["extra", "info"]);
+    assert_eq!(described.descriptor.families[1].max_versions, 5);
+    let cells = table.get(Scan::get(&b"alice"[..])).await.unwrap();
+    assert_eq!(
+        &cells[0].value[..],
+        b"ALICE",
+        "data survives a reopen with the new schema"
+    );
+
+    assert!(
+        matches!(admin.delete("users").await, Err(Error::TableState { .. })),
+        "enabled"
+    );
+    admin.disable("users").await.unwrap();
+    assert!(!admin.describe("users").await.unwrap().enabled);
+    admin.truncate("users", true).await.unwrap();
+    assert_eq!(
+        admin.regions("users").await.unwrap().len(),
+        3,
+        "splits kept"
+    );
+    wait_until(
+        "the truncated table serves again",
+        Duration::from_secs(30),
+        || {
+            let admin = admin.clone();
+            async move {
+                admin
+                    .regions("users")
+                    .await
+                    .is_ok_and(|r| r.iter().all(|r| !r.server.is_empty()))
+            }
+        },
+    )
+    .await;
+    assert!(
+        table
+            .get(Scan::get(&b"alice"[..]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    admin.disable("users").await.unwrap();
+    admin.delete("users").await.unwrap();
+    assert!(!admin.exists("users").await.unwrap());
+    assert!(admin.list_tables().await.unwrap().is_empty());
+    for server in s.servers {
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_master_takes_over_and_writes_never_stop() {
+    let mut s = store(2, 1).await;
+    wait_until("one master is active", Duration::from_secs(30), || {
+        let active = s.masters.iter().filter(|m| m.is_active()).count();
+        async move { active == 1 }
+    })
+    .await;
+    let admin = s.connection.admin();
+    admin.create_table(users(), &[]).await.unwrap();
+    let table = s.connection.table("users").unwrap();
+    table.mutate(row_put("before", "1")).await.unwrap();
+    let active = s.masters.iter().position(|m| m.is_active()).unwrap();
+    let old = s.masters.remove(active);
+    old.shutdown().await;
+    for i in 0..20 {
+        table
+            .mutate(row_put(&format!("during{i:02}"), "2"))
+            .await
+            .unwrap();
+    }
+    wait_until("the standby takes over", Duration::from_secs(30), || {
+        let active = s.masters[0].is_active();
+        async move { active }
+    })
+    .await;
+
+    admin
+        .create_table(
+            TableDescriptor {
+                name: TableName::parse("ops:events").unwrap(),
+                families: vec![FamilyDescriptor::new("e")],
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let all = table
+        .scanner(Scan::default(), 100)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 21);
+}
