@@ -9,7 +9,6 @@ use crate::mutation::{Durability, Edit, Mutation};
 use crate::proto::rpc;
 use crate::read::Scan;
 use crate::schema::{BloomType, Compression, FamilyDescriptor, TableDescriptor, TableName};
-use bytes::Bytes;
 use prost::Message;
 use std::time::Duration;
 
