@@ -408,7 +408,7 @@ mod tests {
         assert_eq!((back.time_range, back.max_versions), ((5, 90), 3));
         assert!(back.filter.is_some());
         let bad = rpc::ScanSpec {
-            filter: Bytes::from_static(b"Nope("),
+            filter: bytes::Bytes::from_static(b"Nope("),
             ..Default::default()
         };
         assert!(matches!(
