@@ -29,6 +29,8 @@ pub struct Config {
     pub client: ClientConfig,
     /// Settings of the S3 and WebHDFS faces.
     pub gateway: GatewayConfig,
+    /// Settings of the table store (table masters, region servers, Thrift).
+    pub table: TableConfig,
 }
 
 impl Config {
@@ -296,6 +298,62 @@ impl Default for GatewayConfig {
             s3_listen: DEFAULT_S3_ADDRESS.to_string(),
             s3_keys: Vec::new(),
             s3_anonymous: false,
+        }
+    }
+}
+
+/// The table master's address when nothing else is said (HBase's master port).
+pub const DEFAULT_TABLE_MASTER_ADDRESS: &str = "127.0.0.1:16000";
+/// A region server's address when nothing else is said (HBase's region server port).
+pub const DEFAULT_REGION_SERVER_ADDRESS: &str = "127.0.0.1:16020";
+/// The Thrift server's address when nothing else is said (HBase's Thrift port).
+pub const DEFAULT_THRIFT_ADDRESS: &str = "127.0.0.1:9090";
+
+/// Settings of the table store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TableConfig {
+    /// The directory in Strata that holds every table, log and the catalog.
+    pub root: String,
+    /// Address of a table master's RPC port.
+    pub master_listen: String,
+    /// Address of a region server's RPC port.
+    pub region_server_listen: String,
+    /// Address of the Thrift server (HBase's Thrift1 API); empty serves none.
+    pub thrift_listen: String,
+    /// Memstore bytes of a region that start a flush.
+    pub flush_size: ByteSize,
+    /// Bytes of each region server's block cache.
+    pub block_cache: ByteSize,
+    /// Bytes per second a region server's compactions may write (0: unlimited).
+    pub compaction_rate: ByteSize,
+    /// The largest value a cell may hold.
+    pub max_value_size: ByteSize,
+    /// A region server silent this long is dead and its regions open elsewhere.
+    #[serde(with = "duration_text")]
+    pub server_timeout: Duration,
+    /// How often region servers report to the master (and the master checks on them).
+    #[serde(with = "duration_text")]
+    pub report_interval: Duration,
+    /// How long an idle scanner lives on a region server.
+    #[serde(with = "duration_text")]
+    pub scanner_timeout: Duration,
+}
+
+impl Default for TableConfig {
+    fn default() -> Self {
+        TableConfig {
+            root: "/strata-table".to_string(),
+            master_listen: DEFAULT_TABLE_MASTER_ADDRESS.to_string(),
+            region_server_listen: DEFAULT_REGION_SERVER_ADDRESS.to_string(),
+            thrift_listen: DEFAULT_THRIFT_ADDRESS.to_string(),
+            flush_size: ByteSize(128 << 20),
+            block_cache: ByteSize(256 << 20),
+            compaction_rate: ByteSize(64 << 20),
+            max_value_size: ByteSize(10 << 20),
+            server_timeout: Duration::from_secs(10),
+            report_interval: Duration::from_secs(1),
+            scanner_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -6,11 +6,13 @@ use crate::roles::{shutdown_signal, start_s3};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_client::FileSystem;
 use strata_core::ByteSize;
 use strata_core::config::{ClientConfig, GatewayConfig, S3Key};
 use strata_core::metrics::MetricsRegistry;
 use strata_gateway::{HttpEndpoint, S3Endpoint};
 use strata_master::Master;
+use strata_table::server::{RegionServer, RegionServerConfig, TableMaster, TableMasterConfig};
 use strata_worker::memory_dirs::{self, Unmarked};
 use strata_worker::tier_layout::default_memory_size;
 
@@ -37,6 +39,9 @@ pub struct LocalArgs {
     /// 127.0.0.1:9870].
     #[arg(long, value_name = "HOST:PORT")]
     http_listen: Option<String>,
+    /// Address of the table master's RPC port [default: 127.0.0.1:16000].
+    #[arg(long, value_name = "HOST:PORT")]
+    table_master_listen: Option<String>,
 }
 
 /// The key pair `strata local` accepts on S3 when the configuration names none.
@@ -48,10 +53,18 @@ struct Running {
     workers: Vec<ServedWorker>,
     s3: Option<S3Endpoint>,
     webhdfs: Option<HttpEndpoint>,
+    table_master: Option<TableMaster>,
+    region_servers: Vec<RegionServer>,
 }
 
 impl Running {
     async fn shutdown(self) {
+        for server in self.region_servers {
+            server.shutdown().await;
+        }
+        if let Some(master) = self.table_master {
+            master.shutdown().await;
+        }
         drop((self.s3, self.webhdfs));
         for w in self.workers {
             w.shutdown().await;
@@ -101,6 +114,8 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         workers: Vec::new(),
         s3: None,
         webhdfs: None,
+        table_master: None,
+        region_servers: Vec::new(),
     };
     let faces = Faces {
         gateway: &gateway,
@@ -157,6 +172,12 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
     if let Some(webhdfs) = &running.webhdfs {
         outln!("  webhdfs   {}/webhdfs/v1", webhdfs.url());
         outln!("  status    {}/  (metrics at /metrics)", webhdfs.url());
+    }
+    if let Some(table_master) = &running.table_master {
+        outln!("  tables    master {}", table_master.address());
+        for server in &running.region_servers {
+            outln!("  region    {}", server.address());
+        }
     }
     let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
         String::new()
@@ -240,5 +261,29 @@ async fn start_around_master(
     }
     running.s3 = start_s3(faces.gateway, client.clone()).await?;
     running.webhdfs = start_master_http(faces.http_listen, client.clone(), faces.metrics).await?;
+    start_tables(running, settings, args, client).await
+}
+
+/// Starts the table master and one region server beside each worker.
+async fn start_tables(
+    running: &mut Running,
+    settings: &Settings,
+    args: &LocalArgs,
+    client: &ClientConfig,
+) -> anyhow::Result<()> {
+    let table = &settings.config.table;
+    let mut master_config = TableMasterConfig::from_config(table);
+    if let Some(listen) = &args.table_master_listen {
+        master_config.listen = listen.clone();
+    }
+    let fs = FileSystem::connect(client.clone()).await?;
+    running.table_master = Some(TableMaster::start(fs.clone(), master_config).await?);
+    for worker in &running.workers {
+        let mut config = RegionServerConfig::from_config(table);
+        config.listen = format!("{}:0", worker.worker.address().host);
+        running
+            .region_servers
+            .push(RegionServer::start(fs.clone(), config).await?);
+    }
     Ok(())
 }

@@ -19,6 +19,7 @@ const ROLE_FILES: &[(&str, &[&str])] = &[
     ("master.log", &["strata_master"]),
     ("worker.log", &["strata_worker"]),
     ("gateway.log", &["strata_gateway", "strata_web"]),
+    ("table.log", &["strata_table"]),
 ];
 
 /// Logging for a command run in the foreground: `info` for a server role, `warn` for a client.

@@ -12,6 +12,7 @@ mod local;
 mod logging;
 mod roles;
 mod settings;
+mod table_roles;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ enum Command {
     Worker(roles::WorkerArgs),
     /// Run the S3 endpoint over a cluster.
     Gateway(roles::GatewayArgs),
+    /// Run a table master of the table store (one is active, others stand by).
+    TableMaster(table_roles::TableMasterArgs),
+    /// Run a region server of the table store.
+    RegionServer(table_roles::RegionServerArgs),
     /// File system commands (ls, put, get, cat, rm, ...).
     Fs(fs::FsArgs),
     /// Cluster administration (report, fsck, decommission, safemode).
@@ -61,7 +66,11 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Local(_)) {
         let server = matches!(
             cli.command,
-            Command::Master(_) | Command::Worker(_) | Command::Gateway(_)
+            Command::Master(_)
+                | Command::Worker(_)
+                | Command::Gateway(_)
+                | Command::TableMaster(_)
+                | Command::RegionServer(_)
         );
         logging::init_terminal(server);
     }
@@ -93,6 +102,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Master(args) => roles::run_master(settings, args).await,
         Command::Worker(args) => roles::run_worker(settings, args).await,
         Command::Gateway(args) => roles::run_gateway(settings, args).await,
+        Command::TableMaster(args) => table_roles::run_table_master(settings, args).await,
+        Command::RegionServer(args) => table_roles::run_region_server(settings, args).await,
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
         Command::Ec(args) => ec::run(settings, args).await,

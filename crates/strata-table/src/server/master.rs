@@ -54,6 +54,19 @@ impl Default for TableMasterConfig {
     }
 }
 
+impl TableMasterConfig {
+    /// The settings of the `[table]` section.
+    pub fn from_config(table: &strata_core::config::TableConfig) -> TableMasterConfig {
+        TableMasterConfig {
+            listen: table.master_listen.clone(),
+            advertise_host: None,
+            root: table.root.clone(),
+            server_timeout: table.server_timeout,
+            check_interval: table.report_interval,
+        }
+    }
+}
+
 /// What the master's parts share.
 #[derive(Debug)]
 pub(super) struct MasterState {
@@ -195,7 +208,7 @@ impl TableMaster {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {
-            let _ = task.await;
+            super::finish(task, Duration::from_secs(2)).await;
         }
     }
 }

@@ -18,6 +18,15 @@ use crate::proto::rpc::table_master_client::TableMasterClient;
 use std::time::Duration;
 use tonic::transport::Channel;
 
+/// Waits for a task told to stop, aborting it after `grace`: a gRPC server stopping
+/// gracefully would otherwise wait for every client to hang up.
+pub(crate) async fn finish(mut task: tokio::task::JoinHandle<()>, grace: Duration) {
+    if tokio::time::timeout(grace, &mut task).await.is_err() {
+        task.abort();
+        let _ = task.await;
+    }
+}
+
 /// A client of the table master at `address`.
 pub async fn connect_master(address: &str) -> Result<TableMasterClient<Channel>> {
     let channel = Channel::from_shared(format!("http://{address}"))

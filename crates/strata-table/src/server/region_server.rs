@@ -63,6 +63,26 @@ impl Default for RegionServerConfig {
     }
 }
 
+impl RegionServerConfig {
+    /// The settings of the `[table]` section.
+    pub fn from_config(table: &strata_core::config::TableConfig) -> RegionServerConfig {
+        RegionServerConfig {
+            listen: table.region_server_listen.clone(),
+            advertise_host: None,
+            root: table.root.clone(),
+            region: RegionSettings {
+                flush_size: table.flush_size.bytes() as usize,
+                max_value_size: table.max_value_size.bytes() as usize,
+                ..RegionSettings::default()
+            },
+            block_cache: table.block_cache.bytes(),
+            compaction_rate: table.compaction_rate.bytes(),
+            report_interval: table.report_interval,
+            scanner_timeout: table.scanner_timeout,
+        }
+    }
+}
+
 /// What the server's parts share.
 #[derive(Debug)]
 pub(super) struct ServerState {
@@ -184,7 +204,7 @@ impl RegionServer {
             }
         }
         for task in self.tasks {
-            let _ = task.await;
+            super::finish(task, Duration::from_secs(2)).await;
         }
         tracing::info!(address = %self.state.address, "region server stopped");
     }

@@ -23,6 +23,11 @@ pub(crate) struct Local {
 /// `dir`'s sibling `shm`, not to the machine's /dev/shm; S3 and HTTP listen on free ports;
 /// stderr goes to the sibling `local-stderr.log`.
 pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
+    start_local_with(dir, workers, "")
+}
+
+/// Like [`start_local`], with `extra` TOML added to the configuration file.
+pub(crate) fn start_local_with(dir: &std::path::Path, workers: usize, extra: &str) -> Local {
     let parent = dir.parent().unwrap();
     let config = parent.join("strata-local.toml");
     let memory_dir = parent.join("shm");
@@ -31,7 +36,7 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
     std::fs::write(
         &config,
         format!(
-            "[worker]\nmemory_dir = {:?}\n",
+            "{extra}\n[worker]\nmemory_dir = {:?}\n",
             memory_dir.to_str().unwrap()
         ),
     )
@@ -48,6 +53,8 @@ pub(crate) fn start_local(dir: &std::path::Path, workers: usize) -> Local {
             "--s3-listen",
             "127.0.0.1:0",
             "--http-listen",
+            "127.0.0.1:0",
+            "--table-master-listen",
             "127.0.0.1:0",
             "--data-dir",
         ])
@@ -189,6 +196,13 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
         let id = worker["id"].as_str().unwrap();
         assert!(dir.path().join("shm").join(format!("strata-{id}")).is_dir());
     }
+    // Besides the file, the table master's file (`/strata-table/master`) is on every worker.
+    let (code, out, _) = run(&["fs", "cat", "/strata-table/master"]);
+    assert!(
+        code == 0 && out.starts_with("active "),
+        "the table master holds its file: {out}"
+    );
+    let table_master_file = out.len() as u64;
     wait_until(
         "every worker's MEM tier holds the new file (reported with a heartbeat)",
         Duration::from_secs(30),
@@ -198,7 +212,7 @@ async fn local_cluster_serves_the_cli_and_keeps_files_across_restarts() {
                 let (_, out, _) = cli(&master, &["admin", "report", "--json"]);
                 let report: serde_json::Value = serde_json::from_str(&out).unwrap();
                 (report["workers"].as_array().unwrap().iter())
-                    .all(|w| w["tiers"][0]["used"] == 3_000_000)
+                    .all(|w| w["tiers"][0]["used"] == 3_000_000 + table_master_file)
             }
         },
     )
@@ -425,19 +439,27 @@ async fn memory_tiers_go_with_their_data_directory_or_their_decommissioned_worke
     );
 
     std::fs::remove_dir_all(&first).unwrap();
+    // Three workers keeping two replicas, so one can be drained of the table master's file.
     let second = dir.path().join("second");
-    let mut local = start_local(&second, 2);
+    let mut local = start_local_with(&second, 3, "[master]\ndefault_replication = 2");
     wait_ready(&local.master).await;
     let now = memory_tiers(&shm);
-    assert_eq!(now.len(), 2);
+    assert_eq!(now.len(), 3);
     assert!(
         now.iter().all(|n| !tiers.contains(n)),
         "the MEM tiers of a data directory that is gone are removed: {now:?}"
     );
-    let (code, out, err) = cli(&local.master, &["admin", "report", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let retired = report["workers"][0]["id"].as_str().unwrap().to_string();
+    // The worker to retire holds no replica of the table master's open file (HDFS too
+    // waits for blocks of open files before a worker is decommissioned).
+    let retired = now
+        .iter()
+        .find(|name| {
+            let rbw = shm.join(name).join("current").join("rbw");
+            std::fs::read_dir(&rbw).map_or(true, |d| d.count() == 0)
+        })
+        .and_then(|name| name.strip_prefix("strata-"))
+        .expect("a worker without the open file")
+        .to_string();
     let (code, _, err) = cli(
         &local.master,
         &["admin", "decommission", &retired, "--wait"],
@@ -457,7 +479,7 @@ async fn memory_tiers_go_with_their_data_directory_or_their_decommissioned_worke
     .await;
     assert_eq!(interrupt(&mut local.child), 0);
     let left = memory_tiers(&shm);
-    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
     assert!(
         !left.contains(&format!("strata-{retired}")),
         "a decommissioned worker's MEM tier goes when it stops"
