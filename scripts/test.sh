@@ -9,7 +9,8 @@
 # other. The real clients the gateway tests drive come from PyPI into a virtual environment kept
 # in target/test-clients, put first on PATH: boto3 and the aws CLI for S3; HdfsCLI (`hdfs`)
 # and pyspark, whose jars hold Hadoop's own FsShell (run with Debian's Java), for WebHDFS;
-# Selenium, which drives Debian's Chromium (through its chromedriver) over the status page.
+# Selenium, which drives Debian's Chromium (through its chromedriver) over the status page;
+# happybase for the table store's Thrift face.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +37,7 @@ if [ ! -x "$clients/bin/pip" ]; then
   /usr/bin/python3 -m venv "$clients"
 fi
 "$clients/bin/pip" install --quiet --disable-pip-version-check boto3==1.43.11 awscli==1.45.11 \
-  hdfs==2.7.3 pyspark==4.3.0 selenium==4.51.0
+  hdfs==2.7.3 pyspark==4.3.0 selenium==4.51.0 happybase==1.3.0
 export PATH="$PWD/$clients/bin:$PATH"
 
 echo "== formatting"

@@ -7,7 +7,9 @@ pub mod http;
 pub mod s3;
 pub mod s3_names;
 pub mod server;
+pub mod thrift;
 pub mod webhdfs;
 
 pub use http::HttpEndpoint;
 pub use server::S3Endpoint;
+pub use thrift::ThriftServer;

@@ -10,8 +10,9 @@ use strata_client::FileSystem;
 use strata_core::ByteSize;
 use strata_core::config::{ClientConfig, GatewayConfig, S3Key};
 use strata_core::metrics::MetricsRegistry;
-use strata_gateway::{HttpEndpoint, S3Endpoint};
+use strata_gateway::{HttpEndpoint, S3Endpoint, ThriftServer};
 use strata_master::Master;
+use strata_table::Connection;
 use strata_table::server::{RegionServer, RegionServerConfig, TableMaster, TableMasterConfig};
 use strata_worker::memory_dirs::{self, Unmarked};
 use strata_worker::tier_layout::default_memory_size;
@@ -42,6 +43,10 @@ pub struct LocalArgs {
     /// Address of the table master's RPC port [default: 127.0.0.1:16000].
     #[arg(long, value_name = "HOST:PORT")]
     table_master_listen: Option<String>,
+    /// Address of the Thrift server (HBase's Thrift1 API, what happybase speaks; "" for
+    /// none) [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "HOST:PORT")]
+    thrift_listen: Option<String>,
 }
 
 /// The key pair `strata local` accepts on S3 when the configuration names none.
@@ -55,10 +60,12 @@ struct Running {
     webhdfs: Option<HttpEndpoint>,
     table_master: Option<TableMaster>,
     region_servers: Vec<RegionServer>,
+    thrift: Option<ThriftServer>,
 }
 
 impl Running {
     async fn shutdown(self) {
+        drop(self.thrift);
         for server in self.region_servers {
             server.shutdown().await;
         }
@@ -116,6 +123,7 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         webhdfs: None,
         table_master: None,
         region_servers: Vec::new(),
+        thrift: None,
     };
     let faces = Faces {
         gateway: &gateway,
@@ -178,6 +186,12 @@ pub async fn run(settings: Settings, args: LocalArgs) -> anyhow::Result<ExitCode
         for server in &running.region_servers {
             outln!("  region    {}", server.address());
         }
+    }
+    if let Some(thrift) = &running.thrift {
+        outln!(
+            "  thrift    {}  (HBase Thrift1, as happybase speaks it)",
+            thrift.address()
+        );
     }
     let flag = if master_address == strata_core::config::DEFAULT_MASTER_ADDRESS {
         String::new()
@@ -284,6 +298,11 @@ async fn start_tables(
         running
             .region_servers
             .push(RegionServer::start(fs.clone(), config).await?);
+    }
+    let thrift_listen = args.thrift_listen.as_ref().unwrap_or(&table.thrift_listen);
+    if !thrift_listen.is_empty() {
+        let connection = Connection::new(fs, &table.root);
+        running.thrift = Some(ThriftServer::start(thrift_listen, connection).await?);
     }
     Ok(())
 }

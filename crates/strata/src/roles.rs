@@ -68,6 +68,10 @@ pub struct GatewayArgs {
     /// Address of the WebHDFS endpoint ("" for none) [default: 127.0.0.1:14000].
     #[arg(long, value_name = "HOST:PORT")]
     webhdfs_listen: Option<String>,
+    /// Address of the Thrift server over the table store ("" for none) [default:
+    /// 127.0.0.1:9090].
+    #[arg(long, value_name = "HOST:PORT")]
+    thrift_listen: Option<String>,
 }
 
 /// Waits for Ctrl-C or SIGTERM.
@@ -200,14 +204,27 @@ pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Resul
     if let Some(listen) = args.webhdfs_listen {
         gateway.webhdfs_listen = listen;
     }
+    let thrift_listen = args
+        .thrift_listen
+        .unwrap_or_else(|| settings.config.table.thrift_listen.clone());
     anyhow::ensure!(
-        !gateway.s3_listen.is_empty() || !gateway.webhdfs_listen.is_empty(),
-        "the gateway serves nothing: both --s3-listen and --webhdfs-listen are empty"
+        !gateway.s3_listen.is_empty()
+            || !gateway.webhdfs_listen.is_empty()
+            || !thrift_listen.is_empty(),
+        "the gateway serves nothing: --s3-listen, --webhdfs-listen and --thrift-listen are empty"
     );
     tracing::info!(?gateway, client = ?settings.config.client, "gateway configuration");
     let master = settings.config.client.master.clone();
     let s3 = start_s3(&gateway, settings.config.client.clone()).await?;
-    let webhdfs = start_webhdfs_gateway(&gateway.webhdfs_listen, settings.config.client).await?;
+    let webhdfs =
+        start_webhdfs_gateway(&gateway.webhdfs_listen, settings.config.client.clone()).await?;
+    let thrift = if thrift_listen.is_empty() {
+        None
+    } else {
+        let fs = FileSystem::connect(settings.config.client.clone()).await?;
+        let connection = strata_table::Connection::new(fs, &settings.config.table.root);
+        Some(strata_gateway::ThriftServer::start(&thrift_listen, connection).await?)
+    };
     outln!("Strata gateway (master {master})");
     if let Some(s3) = &s3 {
         outln!(
@@ -224,8 +241,11 @@ pub async fn run_gateway(settings: Settings, args: GatewayArgs) -> anyhow::Resul
     if let Some(webhdfs) = &webhdfs {
         outln!("  webhdfs   {}/webhdfs/v1", webhdfs.url());
     }
+    if let Some(thrift) = &thrift {
+        outln!("  thrift    {}", thrift.address());
+    }
     shutdown_signal().await;
     eprintln!("stopping the gateway");
-    drop((s3, webhdfs));
+    drop((s3, webhdfs, thrift));
     Ok(ExitCode::SUCCESS)
 }

@@ -56,6 +56,8 @@ pub(crate) fn start_local_with(dir: &std::path::Path, workers: usize, extra: &st
             "127.0.0.1:0",
             "--table-master-listen",
             "127.0.0.1:0",
+            "--thrift-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)

@@ -72,7 +72,8 @@ async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
     std::fs::write(
         &config,
         "[gateway]\ns3_listen = \"127.0.0.1:0\"\nwebhdfs_listen = \"127.0.0.1:0\"\n\
-         s3_keys = [{ access_key = \"team\", secret_key = \"team-secret\" }]\n",
+         s3_keys = [{ access_key = \"team\", secret_key = \"team-secret\" }]\n\
+         [table]\nthrift_listen = \"127.0.0.1:0\"\n",
     )
     .unwrap();
     let mut gateway = Command::new(binary())
@@ -86,7 +87,7 @@ async fn strata_local_and_strata_gateway_serve_s3_and_webhdfs() {
     let (mut gateway_s3, mut gateway_webhdfs) = (String::new(), String::new());
     for line in BufReader::new(gateway.stdout.take().unwrap())
         .lines()
-        .take(3)
+        .take(4)
     {
         let line = line.unwrap();
         let mut words = line.split_whitespace();
