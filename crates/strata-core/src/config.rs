@@ -338,6 +338,9 @@ pub struct TableConfig {
     /// How long an idle scanner lives on a region server.
     #[serde(with = "duration_text")]
     pub scanner_timeout: Duration,
+    /// A memstore holding edits this long is flushed whatever its size.
+    #[serde(with = "duration_text")]
+    pub flush_interval: Duration,
 }
 
 impl Default for TableConfig {
@@ -354,6 +357,7 @@ impl Default for TableConfig {
             server_timeout: Duration::from_secs(10),
             report_interval: Duration::from_secs(1),
             scanner_timeout: Duration::from_secs(60),
+            flush_interval: Duration::from_secs(3600),
         }
     }
 }

@@ -313,3 +313,43 @@ async fn a_standby_master_takes_over_and_writes_never_stop() {
         .unwrap();
     assert_eq!(all.len(), 21);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_memstore_is_flushed_by_age() {
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let master = TableMaster::start(cluster.client().await, master_config())
+        .await
+        .unwrap();
+    let config = RegionServerConfig {
+        flush_interval: Duration::from_millis(300),
+        ..server_config()
+    };
+    let server = RegionServer::start(cluster.client().await, config)
+        .await
+        .unwrap();
+    let connection = Connection::new(cluster.client().await, ROOT);
+    connection.admin().create_table(users(), &[]).await.unwrap();
+    let table = connection.table("users").unwrap();
+    table.mutate(row_put("quiet", "1")).await.unwrap();
+    let region = connection.admin().regions("users").await.unwrap().remove(0);
+    let fs = cluster.client().await;
+    let dir = format!("{ROOT}/data/default/users/{}/info", region.name);
+    wait_until(
+        "the memstore is flushed by age",
+        Duration::from_secs(30),
+        || {
+            let (fs, dir) = (fs.clone(), dir.clone());
+            async move {
+                fs.list(&dir)
+                    .collect()
+                    .await
+                    .is_ok_and(|files| files.iter().any(|f| f.path.ends_with(".sst")))
+            }
+        },
+    )
+    .await;
+    server.shutdown().await;
+    master.shutdown().await;
+}

@@ -15,7 +15,7 @@ use strata_client::CreateOptions;
 
 impl Region {
     /// Asks for a flush in the background (one at a time).
-    pub(super) fn request_flush(self: &Arc<Self>) {
+    pub fn request_flush(self: &Arc<Self>) {
         if self.flush_pending.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -30,6 +30,15 @@ impl Region {
                 }
             }
         });
+    }
+
+    /// Whether some family's memstore holds edits and is older than `age` (a region that is
+    /// seldom written is still flushed now and then, so its logs do not pile up).
+    pub fn memstore_older_than(&self, age: std::time::Duration) -> bool {
+        self.stores.iter().any(|s| {
+            let active = s.active();
+            !active.is_empty() && active.created().elapsed() >= age
+        })
     }
 
     /// Writes every family's memstore to a new SSTable; false when there was nothing to

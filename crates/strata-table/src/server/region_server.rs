@@ -46,6 +46,9 @@ pub struct RegionServerConfig {
     pub report_interval: Duration,
     /// How long an idle scanner lives.
     pub scanner_timeout: Duration,
+    /// A memstore holding edits this long is flushed whatever its size (HBase's
+    /// `optionalcacheflushinterval`).
+    pub flush_interval: Duration,
 }
 
 impl Default for RegionServerConfig {
@@ -59,6 +62,7 @@ impl Default for RegionServerConfig {
             compaction_rate: 64 << 20,
             report_interval: Duration::from_secs(1),
             scanner_timeout: Duration::from_secs(60),
+            flush_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -79,6 +83,7 @@ impl RegionServerConfig {
             compaction_rate: table.compaction_rate.bytes(),
             report_interval: table.report_interval,
             scanner_timeout: table.scanner_timeout,
+            flush_interval: table.flush_interval,
         }
     }
 }
@@ -238,6 +243,13 @@ async fn report_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>
         let Some((_, client)) = master.as_mut() else {
             continue;
         };
+        let aged: Vec<Arc<Region>> = (state.regions.read().values())
+            .filter(|r| r.memstore_older_than(state.config.flush_interval))
+            .cloned()
+            .collect();
+        for region in aged {
+            region.request_flush();
+        }
         let report = ServerReport {
             address: state.address.clone(),
             regions: loads(&state),
