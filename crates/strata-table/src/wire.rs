@@ -343,13 +343,18 @@ pub fn from_status(status: tonic::Status, address: &str) -> Error {
     {
         return error_from_wire(info);
     }
+    // Without details the status did not come from a table store server's handler: the
+    // connection failed (tonic reports that as Unknown "transport error", Unavailable,
+    // Cancelled...), or the server answered something else entirely.
     match status.code() {
-        tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::DeadlineExceeded => {
-            Error::Unavailable {
-                address: address.to_string(),
-                reason: status.message().to_string(),
-            }
-        }
+        tonic::Code::Unavailable
+        | tonic::Code::Unknown
+        | tonic::Code::Cancelled
+        | tonic::Code::Aborted
+        | tonic::Code::DeadlineExceeded => Error::Unavailable {
+            address: address.to_string(),
+            reason: status.message().to_string(),
+        },
         _ => Error::Internal(format!("{address}: {}", status.message())),
     }
 }

@@ -43,6 +43,8 @@ pub struct ProcessCluster {
     master_http: String,
     master: Option<Child>,
     workers: Vec<Option<Child>>,
+    /// Further roles started by tests (table masters, region servers), by slot.
+    roles: Vec<Option<Child>>,
 }
 
 /// Starts `command` and reads its output until it has printed each of `markers` (in order);
@@ -109,6 +111,7 @@ impl ProcessCluster {
             master_http: String::new(),
             master: None,
             workers: Vec::new(),
+            roles: Vec::new(),
         };
         cluster.start_master("127.0.0.1:0");
         for i in 0..cluster.options.racks.len() {
@@ -254,6 +257,34 @@ impl ProcessCluster {
         self.wait_ready(running).await;
     }
 
+    /// Starts `binary --config <cluster config> --master <master> <args>` (a table master,
+    /// a region server, ...), logging to `<name>.log`; waits until it printed `marker` and
+    /// returns its slot and the word after the marker (its address).
+    pub fn spawn_role(&mut self, name: &str, args: &[&str], marker: &str) -> (usize, String) {
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("--master")
+            .arg(&self.master_address)
+            .args(args);
+        let (child, announced) =
+            spawn_announcing(command, &self.root.join(format!("{name}.log")), &[marker]);
+        self.roles.push(Some(child));
+        (
+            self.roles.len() - 1,
+            announced.into_iter().next().unwrap_or_default(),
+        )
+    }
+
+    /// Sends SIGKILL to the role in `slot` and reaps it.
+    pub fn kill_role(&mut self, slot: usize) {
+        if let Some(mut child) = self.roles.get_mut(slot).and_then(Option::take) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Waits until `workers` workers are live and safe mode is off.
     pub async fn wait_ready(&self, workers: usize) {
         let config = self.client_config();
@@ -307,7 +338,12 @@ impl Drop for ProcessCluster {
         if std::thread::panicking() {
             self.dump_logs();
         }
-        for child in self.workers.iter_mut().flatten() {
+        for child in self
+            .roles
+            .iter_mut()
+            .chain(self.workers.iter_mut())
+            .flatten()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }

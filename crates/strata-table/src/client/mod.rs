@@ -116,8 +116,11 @@ impl Connection {
         if let Some(m) = master.as_ref() {
             return Ok(m.clone());
         }
+        // The master file changes hands in a failover (its lease recovered, a new line
+        // appended): a read that fails meanwhile is tried again like a master not answering.
         let address = active_master(&self.inner.fs, &self.inner.root)
-            .await?
+            .await
+            .map_err(|e| Error::NoMaster(format!("cannot read the master file: {e}")))?
             .ok_or_else(|| Error::NoMaster("no table master has ever run here".to_string()))?;
         let client = crate::server::connect_master(&address).await?;
         *master = Some((address.clone(), client.clone()));

@@ -12,3 +12,4 @@ mod harness;
 mod hflush;
 mod observability;
 mod placement;
+mod tables;

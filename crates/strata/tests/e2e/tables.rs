@@ -1,0 +1,265 @@
+//! The table store with real processes: `strata table-master` and `strata region-server` as
+//! child processes of the test, killed with SIGKILL while a client writes, and a Strata worker
+//! holding log and SSTable replicas killed too. Every acknowledged mutation must be there.
+
+use crate::harness::binary;
+use bytes::Bytes;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use strata_table::mutation::Mutation;
+use strata_table::read::Scan;
+use strata_table::schema::{FamilyDescriptor, TableDescriptor, TableName};
+use strata_table::{Connection, DEFAULT_ROOT};
+use strata_testkit::{ProcessCluster, ProcessClusterOptions, fast_config, wait_until};
+
+/// A process cluster with a table master and `servers` region servers, their slots and
+/// addresses.
+async fn table_store(servers: usize) -> (ProcessCluster, Vec<(usize, String)>) {
+    let mut config = fast_config();
+    config.table.server_timeout = Duration::from_secs(2);
+    config.table.report_interval = Duration::from_millis(200);
+    config.table.flush_size = strata_core::ByteSize(256 << 10);
+    let options = ProcessClusterOptions::new(config, &["/r1", "/r2", "/r1", "/r2"]);
+    let mut cluster = ProcessCluster::start(&binary(), options).await;
+    let mut roles = Vec::new();
+    roles.push(cluster.spawn_role(
+        "table-master",
+        &["table-master", "--listen", "127.0.0.1:0"],
+        "listening on ",
+    ));
+    for i in 0..servers {
+        roles.push(cluster.spawn_role(
+            &format!("region-server-{i}"),
+            &["region-server", "--listen", "127.0.0.1:0"],
+            "listening on ",
+        ));
+    }
+    (cluster, roles)
+}
+
+fn table() -> TableDescriptor {
+    TableDescriptor {
+        name: TableName::parse("events").unwrap(),
+        families: vec![FamilyDescriptor::new("e"), FamilyDescriptor::new("x")],
+    }
+}
+
+/// Writes rows `row00000`.. (each with one explicit timestamp, so a retry rewrites the same
+/// cells) until `stop`; returns the rows acknowledged.
+fn writer(connection: Connection, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let table = connection.table("events").unwrap();
+        let mut acknowledged = Vec::new();
+        let mut i = 0u32;
+        while !stop.load(Ordering::Relaxed) {
+            let row = format!("row{:05}", i.wrapping_mul(7919) % 100_000);
+            let value = format!("{i} {}", "v".repeat(200));
+            let m = Mutation::new(row.clone().into_bytes())
+                .put(&b"e"[..], &b"v"[..], Some(1), value.clone().into_bytes())
+                .put(&b"x"[..], &b"v"[..], Some(1), value.into_bytes());
+            match table.mutate(m).await {
+                Ok(()) => acknowledged.push(row),
+                Err(e) => panic!("a write failed instead of being retried: {e}"),
+            }
+            i += 1;
+        }
+        acknowledged
+    })
+}
+
+async fn rows_in(connection: &Connection) -> Vec<(String, usize)> {
+    let table = connection.table("events").unwrap();
+    let results = table
+        .scanner(Scan::default(), 500)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    results
+        .iter()
+        .map(|cells| {
+            (
+                String::from_utf8_lossy(&cells[0].row).into_owned(),
+                cells.len(),
+            )
+        })
+        .collect()
+}
+
+async fn served_by(connection: &Connection) -> Vec<String> {
+    connection
+        .admin()
+        .regions("events")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.server)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_server_killed_during_writes_loses_no_acknowledged_mutation() {
+    let (mut cluster, roles) = table_store(3).await;
+    // Garbage on every table store port first: each server drops it and keeps serving.
+    for (_, address) in &roles {
+        for garbage in [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            &[0xffu8; 300][..],
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\xff",
+        ] {
+            if let Ok(mut s) = std::net::TcpStream::connect(address) {
+                use std::io::Write;
+                let _ = s.write_all(garbage);
+            }
+        }
+    }
+    let connection = Connection::new(cluster.client().await, DEFAULT_ROOT);
+    let splits: Vec<Bytes> = ["row2", "row4", "row6", "row8"]
+        .iter()
+        .map(|s| Bytes::from_static(s.as_bytes()))
+        .collect();
+    connection
+        .admin()
+        .create_table(table(), &splits)
+        .await
+        .unwrap();
+    wait_until("every region is served", Duration::from_secs(60), || {
+        let connection = connection.clone();
+        async move { served_by(&connection).await.iter().all(|s| !s.is_empty()) }
+    })
+    .await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writing = writer(connection.clone(), stop.clone());
+    wait_until("some rows are written", Duration::from_secs(60), || {
+        let connection = connection.clone();
+        async move { rows_in(&connection).await.len() >= 300 }
+    })
+    .await;
+    // Kill the server holding the most regions.
+    let servers = served_by(&connection).await;
+    let (victim_slot, victim) = roles[1..]
+        .iter()
+        .max_by_key(|(_, address)| servers.iter().filter(|s| *s == address).count())
+        .cloned()
+        .unwrap();
+    let killed = Instant::now();
+    cluster.kill_role(victim_slot);
+    wait_until(
+        "every region serves again elsewhere",
+        Duration::from_secs(90),
+        || {
+            let connection = connection.clone();
+            let victim = victim.clone();
+            async move {
+                let servers = served_by(&connection).await;
+                servers.iter().all(|s| !s.is_empty() && *s != victim)
+            }
+        },
+    )
+    .await;
+    println!(
+        "all regions serving again {} ms after the kill",
+        killed.elapsed().as_millis()
+    );
+    let before = rows_in(&connection).await.len();
+    wait_until(
+        "writes go on after the failover",
+        Duration::from_secs(60),
+        || {
+            let connection = connection.clone();
+            async move { rows_in(&connection).await.len() >= before + 200 }
+        },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let acknowledged: BTreeSet<String> = writing.await.unwrap().into_iter().collect();
+    let rows = rows_in(&connection).await;
+    let present: BTreeSet<String> = rows.iter().map(|(r, _)| r.clone()).collect();
+    let lost: Vec<&String> = acknowledged.difference(&present).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged rows lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    assert!(
+        rows.iter().all(|(_, cells)| *cells == 2),
+        "every row has its two cells, each once"
+    );
+    assert_eq!(present, acknowledged, "and nothing else");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_active_table_master_or_a_worker_stops_nothing() {
+    let (mut cluster, roles) = table_store(2).await;
+    let (standby_slot, standby) = cluster.spawn_role(
+        "table-master-standby",
+        &["table-master", "--listen", "127.0.0.1:0"],
+        "listening on ",
+    );
+    let connection = Connection::new(cluster.client().await, DEFAULT_ROOT);
+    connection.admin().create_table(table(), &[]).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writing = writer(connection.clone(), stop.clone());
+    wait_until("some rows are written", Duration::from_secs(60), || {
+        let connection = connection.clone();
+        async move { rows_in(&connection).await.len() >= 200 }
+    })
+    .await;
+    let (master_slot, _) = roles[0].clone();
+    cluster.kill_role(master_slot);
+    // A worker holding replicas of the logs and SSTables goes too.
+    cluster.kill_worker(0);
+    let before = rows_in(&connection).await.len();
+    wait_until("writes and reads go on", Duration::from_secs(60), || {
+        let connection = connection.clone();
+        async move { rows_in(&connection).await.len() >= before + 300 }
+    })
+    .await;
+    // The standby is active now: table changes work again.
+    wait_until(
+        "the standby table master is active",
+        Duration::from_secs(60),
+        || {
+            let connection = connection.clone();
+            async move {
+                let t = TableDescriptor {
+                    name: TableName::parse("after_failover").unwrap(),
+                    families: vec![FamilyDescriptor::new("f")],
+                };
+                connection.admin().create_table(t, &[]).await.is_ok()
+            }
+        },
+    )
+    .await;
+    let fs = cluster.client().await;
+    let text = fs
+        .open("/strata-table/master")
+        .await
+        .unwrap()
+        .read_to_end()
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text)
+            .trim_end()
+            .ends_with(&standby),
+        "the standby wrote its address last"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let acknowledged: BTreeSet<String> = writing.await.unwrap().into_iter().collect();
+    let present: BTreeSet<String> = rows_in(&connection)
+        .await
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    assert_eq!(
+        acknowledged, present,
+        "every acknowledged row is there, nothing else"
+    );
+    cluster.kill_role(standby_slot);
+}
