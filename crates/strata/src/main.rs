@@ -13,6 +13,7 @@ mod logging;
 mod roles;
 mod settings;
 mod table_roles;
+mod table_shell;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ enum Command {
     Cache(cache::CacheArgs),
     /// Erasure coding policies (list, set, get, unset, convert, add-policy).
     Ec(ec::EcArgs),
+    /// The table store's shell (create, list, put, get, scan, delete, ...), as HBase's.
+    Table(table_shell::TableArgs),
     /// Measure throughput and metadata speed against a running cluster.
     Bench(bench::BenchArgs),
     /// Print the configuration in effect (defaults, the --config file, overrides) as TOML.
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fs(args) => fs::run(settings, args).await,
         Command::Admin(args) => admin::run(settings, args).await,
         Command::Ec(args) => ec::run(settings, args).await,
+        Command::Table(args) => table_shell::run(settings, args).await,
         Command::Cache(args) => cache::run(settings, args).await,
         Command::Bench(args) => bench::run(settings, args).await,
         Command::Config => {

@@ -4,6 +4,7 @@
 
 use crate::harness::binary;
 use bytes::Bytes;
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -262,4 +263,196 @@ async fn killing_the_active_table_master_or_a_worker_stops_nothing() {
         "every acknowledged row is there, nothing else"
     );
     cluster.kill_role(standby_slot);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_table_shell_manages_tables_and_rows_as_hbases_does() {
+    use crate::cli::{interrupt, start_local, wait_ready};
+    use crate::harness::cli;
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = start_local(&dir.path().join("data"), 3);
+    wait_ready(&local.master).await;
+    let master = local.master.clone();
+    let ok = |args: &[&str]| {
+        let (code, out, err) = cli(&master, args);
+        assert_eq!(code, 0, "strata {args:?}: {err}");
+        out
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&ok(args)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let out = ok(&[
+        "table",
+        "create",
+        "users",
+        "info:versions=3",
+        "stats",
+        "--splits",
+        "g,p",
+    ]);
+    assert!(out.contains("Created table users (3 regions)"), "{out}");
+    let list = json(&["table", "list", "--json"]);
+    assert_eq!(list[0]["name"], "users");
+    assert_eq!(list[0]["regions"], 3);
+    let described = json(&["table", "describe", "users", "--json"]);
+    assert_eq!(described["families"][0]["name"], "info");
+    assert_eq!(described["families"][0]["versions"], 3);
+    ok(&[
+        "table",
+        "put",
+        "users",
+        "alice",
+        "info:name",
+        "Alice",
+        "--ts",
+        "1",
+    ]);
+    ok(&[
+        "table",
+        "put",
+        "users",
+        "alice",
+        "info:name",
+        "Alicia",
+        "--ts",
+        "2",
+    ]);
+    ok(&["table", "put", "users", "hank", "info:name", "Hank"]);
+    ok(&["table", "put", "users", "zed\\x00", "info:name", "Zed"]);
+    let got = json(&[
+        "table",
+        "get",
+        "users",
+        "alice",
+        "--versions",
+        "3",
+        "--json",
+    ]);
+    let cells = got["row"][0]["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    assert_eq!(
+        (cells[0]["value"].clone(), cells[0]["timestamp"].clone()),
+        (json!("Alicia"), json!(2))
+    );
+    let rows = |v: &serde_json::Value| -> Vec<String> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["row"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        rows(&json(&["table", "scan", "users", "--json"])),
+        ["alice", "hank", "zed\\x00"]
+    );
+    assert_eq!(
+        rows(&json(&[
+            "table",
+            "scan",
+            "users",
+            "--reversed",
+            "--limit",
+            "2",
+            "--json"
+        ])),
+        ["zed\\x00", "hank"]
+    );
+    assert_eq!(
+        rows(&json(&[
+            "table", "scan", "users", "--prefix", "ha", "--json"
+        ])),
+        ["hank"]
+    );
+    let filtered = json(&[
+        "table",
+        "scan",
+        "users",
+        "--filter",
+        "ValueFilter(=, 'substring:alic')",
+        "--json",
+    ]);
+    assert_eq!(rows(&filtered), ["alice"]);
+    assert!(
+        ok(&["table", "incr", "users", "alice", "stats:logins", "5"]).contains("COUNTER VALUE = 5")
+    );
+    assert!(
+        ok(&["table", "incr", "users", "alice", "stats:logins", "-2"])
+            .contains("COUNTER VALUE = 3")
+    );
+    assert!(ok(&["table", "count", "users"]).contains("3 row(s)"));
+    ok(&["table", "delete", "users", "alice", "info:name"]);
+    let after = json(&[
+        "table", "get", "users", "alice", "--column", "info", "--json",
+    ]);
+    assert!(after["row"].as_array().unwrap().is_empty(), "{after}");
+    ok(&["table", "deleteall", "users", "hank"]);
+    assert_eq!(json(&["table", "count", "users", "--json"])["rows"], 2);
+    let regions = json(&["table", "regions", "users", "--json"]);
+    assert_eq!(regions.as_array().unwrap().len(), 3);
+    assert!(
+        regions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["server"].as_str().unwrap().is_empty())
+    );
+    ok(&["table", "flush", "users"]);
+    ok(&["table", "compact", "users"]);
+    ok(&["table", "major_compact", "users"]);
+    ok(&[
+        "table",
+        "alter",
+        "users",
+        "--family",
+        "extra:versions=2",
+        "--delete",
+        "stats",
+    ]);
+    let families: Vec<String> = json(&["table", "describe", "users", "--json"])["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(families, ["extra", "info"]);
+    let table_output = ok(&["table", "scan", "users"]);
+    assert!(
+        table_output.contains("zed\\x00") && table_output.contains("info:name"),
+        "{table_output}"
+    );
+
+    for (args, says) in [
+        (vec!["table", "create", "bad", "x:versions=0"], "VERSIONS"),
+        (vec!["table", "get", "nope", "r"], "does not exist"),
+        (
+            vec!["table", "scan", "users", "--filter", "PageFilter("],
+            "filter",
+        ),
+        (
+            vec!["table", "put", "users", "r", "nofamily:q", "v"],
+            "no column family",
+        ),
+        (vec!["table", "drop", "users"], "disable it first"),
+    ] {
+        let (code, _, err) = cli(&master, &args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    ok(&["table", "truncate", "users"]);
+    assert!(ok(&["table", "count", "users"]).contains("0 row(s)"));
+    assert_eq!(
+        json(&["table", "regions", "users", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "splits kept"
+    );
+    ok(&["table", "disable", "users"]);
+    ok(&["table", "enable", "users"]);
+    ok(&["table", "disable", "users"]);
+    ok(&["table", "drop", "users"]);
+    assert!(ok(&["table", "list"]).contains("0 table(s)"));
+    assert_eq!(interrupt(&mut local.child), 0);
 }
