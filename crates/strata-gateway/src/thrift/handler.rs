@@ -237,6 +237,28 @@ impl HbaseHandler {
         self.mutate(table, vec![mutation])
     }
 
+    /// The scanner the `scannerOpen*` calls open: rows from `start` (to `stop`), the given
+    /// columns, cells below `before`, 100 rows per fetch.
+    fn open_range(
+        &self,
+        table: &[u8],
+        start: Text,
+        stop: Option<Text>,
+        columns: &[Text],
+        before: Option<i64>,
+    ) -> Answer<i32> {
+        let mut scan = Scan {
+            start_row: start.into(),
+            stop_row: stop.unwrap_or_default().into(),
+            ..Scan::default()
+        };
+        if let Some(ts) = before {
+            scan.time_range = (0, ts);
+        }
+        select_columns(&mut scan, columns);
+        self.open_scanner(table, scan, 100, false)
+    }
+
     fn open_scanner(&self, table: &[u8], scan: Scan, caching: u32, sorted: bool) -> Answer<i32> {
         let table = self.table(table)?;
         let scanner = self.run(table.scanner(scan, caching))?;
@@ -649,12 +671,7 @@ impl HbaseSyncHandler for HbaseHandler {
         columns: Vec<Text>,
         _attributes: BTreeMap<Text, Text>,
     ) -> Answer<ScannerID> {
-        let mut scan = Scan {
-            start_row: start_row.into(),
-            ..Scan::default()
-        };
-        select_columns(&mut scan, &columns);
-        self.open_scanner(&table_name, scan, 100, false)
+        self.open_range(&table_name, start_row, None, &columns, None)
     }
 
     fn handle_scanner_open_with_stop(
@@ -665,13 +682,7 @@ impl HbaseSyncHandler for HbaseHandler {
         columns: Vec<Text>,
         _attributes: BTreeMap<Text, Text>,
     ) -> Answer<ScannerID> {
-        let mut scan = Scan {
-            start_row: start_row.into(),
-            stop_row: stop_row.into(),
-            ..Scan::default()
-        };
-        select_columns(&mut scan, &columns);
-        self.open_scanner(&table_name, scan, 100, false)
+        self.open_range(&table_name, start_row, Some(stop_row), &columns, None)
     }
 
     fn handle_scanner_open_with_prefix(
@@ -706,13 +717,7 @@ impl HbaseSyncHandler for HbaseHandler {
         timestamp: i64,
         _attributes: BTreeMap<Text, Text>,
     ) -> Answer<ScannerID> {
-        let mut scan = Scan {
-            start_row: start_row.into(),
-            time_range: (0, timestamp),
-            ..Scan::default()
-        };
-        select_columns(&mut scan, &columns);
-        self.open_scanner(&table_name, scan, 100, false)
+        self.open_range(&table_name, start_row, None, &columns, Some(timestamp))
     }
 
     fn handle_scanner_open_with_stop_ts(
@@ -724,14 +729,13 @@ impl HbaseSyncHandler for HbaseHandler {
         timestamp: i64,
         _attributes: BTreeMap<Text, Text>,
     ) -> Answer<ScannerID> {
-        let mut scan = Scan {
-            start_row: start_row.into(),
-            stop_row: stop_row.into(),
-            time_range: (0, timestamp),
-            ..Scan::default()
-        };
-        select_columns(&mut scan, &columns);
-        self.open_scanner(&table_name, scan, 100, false)
+        self.open_range(
+            &table_name,
+            start_row,
+            Some(stop_row),
+            &columns,
+            Some(timestamp),
+        )
     }
 
     fn handle_scanner_get(&self, id: ScannerID) -> Answer<Vec<TRowResult>> {

@@ -132,14 +132,7 @@ impl Connection {
         if let Some(c) = self.inner.servers.lock().get(address) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .map_err(|e| Error::InvalidRequest(format!("region server address {address}: {e}")))?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(60))
-            .connect_lazy();
-        let client = RegionServerClient::new(channel)
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
+        let client = crate::server::region_server_client(address, Duration::from_secs(60))?;
         self.inner
             .servers
             .lock()

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use strata_client::FileSystem;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::service::Routes;
 use tonic::transport::Channel;
 
 /// How a table master runs.
@@ -99,14 +100,7 @@ impl MasterState {
         if let Some(c) = self.clients.lock().get(address) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .map_err(|e| Error::InvalidRequest(format!("region server address {address}: {e}")))?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(120))
-            .connect_lazy();
-        let client = RegionServerClient::new(channel)
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
+        let client = super::region_server_client(address, Duration::from_secs(120))?;
         self.clients
             .lock()
             .insert(address.to_string(), client.clone());
@@ -144,19 +138,11 @@ pub struct TableMaster {
 impl TableMaster {
     /// Binds, serves, and campaigns to become the active master.
     pub async fn start(fs: FileSystem, config: TableMasterConfig) -> Result<TableMaster> {
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .map_err(|e| Error::Internal(format!("binding {}: {e}", config.listen)))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| Error::Internal(format!("reading the bound address: {e}")))?;
-        let host = match &config.advertise_host {
-            Some(h) => h.clone(),
-            None => bound.ip().to_string(),
-        };
+        let (listener, bound, address) =
+            super::bind(&config.listen, config.advertise_host.as_deref()).await?;
         let state = Arc::new(MasterState {
             fs,
-            address: format!("{host}:{}", bound.port()),
+            address,
             config,
             active: AtomicBool::new(false),
             catalog: tokio::sync::Mutex::new(CatalogState::default()),
@@ -166,19 +152,12 @@ impl TableMaster {
         });
         let (stop, stopped) = watch::channel(false);
         let service = TableMasterServer::new(Service::new(state.clone()));
-        let mut shutdown = stopped.clone();
-        let serve = tokio::spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let result = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = shutdown.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "the table master's RPC port failed");
-            }
-        });
+        let serve = super::serve(
+            listener,
+            Routes::new(service),
+            stopped.clone(),
+            "table master",
+        );
         let lead = tokio::spawn(lead(state.clone(), stopped));
         tracing::info!(address = %state.address, root = %state.config.root, "table master started");
         Ok(TableMaster {

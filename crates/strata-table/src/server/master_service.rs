@@ -303,6 +303,17 @@ impl Service {
     }
 }
 
+impl Service {
+    /// `work`'s result, or the error saying this master stands by.
+    async fn when_active<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.state.check_active()?;
+        work.await
+    }
+}
+
 type Answer<T> = std::result::Result<Response<T>, Status>;
 
 fn answer<T>(result: Result<T>) -> Answer<T> {
@@ -312,50 +323,44 @@ fn answer<T>(result: Result<T>) -> Answer<T> {
 #[tonic::async_trait]
 impl TableMasterRpc for Service {
     async fn create_table(&self, request: Request<CreateTableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.create_table(request.into_inner()).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.create_table(request.into_inner()))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn delete_table(&self, request: Request<TableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.delete_table(&request.into_inner().table).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.delete_table(&request.into_inner().table))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn enable_table(&self, request: Request<TableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.set_enabled(&request.into_inner().table, true).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.set_enabled(&request.into_inner().table, true))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn disable_table(&self, request: Request<TableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.set_enabled(&request.into_inner().table, false).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.set_enabled(&request.into_inner().table, false))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn truncate_table(&self, request: Request<TruncateTableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.truncate_table(request.into_inner()).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.truncate_table(request.into_inner()))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn alter_table(&self, request: Request<AlterTableRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.alter_table(request.into_inner()).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.alter_table(request.into_inner()))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
@@ -394,42 +399,33 @@ impl TableMasterRpc for Service {
     }
 
     async fn locate(&self, request: Request<LocateRequest>) -> Answer<RegionLocation> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.locate(request.into_inner()).await,
-            Err(e) => Err(e),
-        };
+        let result = self.when_active(self.locate(request.into_inner())).await;
         answer(result)
     }
 
     async fn regions(&self, request: Request<TableRequest>) -> Answer<RegionsResponse> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.regions(&request.into_inner().table).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.regions(&request.into_inner().table))
+            .await;
         answer(result)
     }
 
     async fn report(&self, request: Request<ServerReport>) -> Answer<ServerReportResponse> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.report(request.into_inner()).await,
-            Err(e) => Err(e),
-        };
+        let result = self.when_active(self.report(request.into_inner())).await;
         answer(result)
     }
 
     async fn flush(&self, request: Request<RegionRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.for_each_region(request.into_inner(), true).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.for_each_region(request.into_inner(), true))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 
     async fn compact(&self, request: Request<RegionRequest>) -> Answer<Empty> {
-        let result = match self.state.check_active() {
-            Ok(()) => self.for_each_region(request.into_inner(), false).await,
-            Err(e) => Err(e),
-        };
+        let result = self
+            .when_active(self.for_each_region(request.into_inner(), false))
+            .await;
         answer(result.map(|()| Empty {}))
     }
 

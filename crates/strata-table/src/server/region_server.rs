@@ -22,6 +22,7 @@ use std::time::Duration;
 use strata_client::FileSystem;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 /// The largest answer a scanner sends at once.
@@ -129,17 +130,8 @@ pub struct RegionServer {
 impl RegionServer {
     /// Binds, serves and starts reporting to the active master.
     pub async fn start(fs: FileSystem, config: RegionServerConfig) -> Result<RegionServer> {
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .map_err(|e| Error::Internal(format!("binding {}: {e}", config.listen)))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| Error::Internal(format!("reading the bound address: {e}")))?;
-        let host = match &config.advertise_host {
-            Some(h) => h.clone(),
-            None => bound.ip().to_string(),
-        };
-        let address = format!("{host}:{}", bound.port());
+        let (listener, bound, address) =
+            super::bind(&config.listen, config.advertise_host.as_deref()).await?;
         let shared = Shared {
             cache: Arc::new(BlockCache::new(config.block_cache as usize)),
             io_budget: Arc::new(IoBudget::new(config.compaction_rate)),
@@ -159,19 +151,12 @@ impl RegionServer {
         })
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
-        let mut shutdown = stopped.clone();
-        let serve = tokio::spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let result = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = shutdown.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "the region server's RPC port failed");
-            }
-        });
+        let serve = super::serve(
+            listener,
+            Routes::new(service),
+            stopped.clone(),
+            "region server",
+        );
         let reporter = tokio::spawn(report_loop(state.clone(), stopped.clone()));
         let janitor = tokio::spawn(state.scanners.clone().expire_loop(stopped));
         tracing::info!(address = %state.address, root = %state.config.root, "region server started");
