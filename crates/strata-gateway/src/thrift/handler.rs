@@ -4,28 +4,26 @@
 //! with a timestamp read the time range `[0, timestamp)`, a mutation's delete removes every
 //! version of its column (or the whole family), and its `writeToWAL` false skips the log.
 
+use super::convert::{
+    Answer, exception, family_descriptor, illegal, invalid, row_result, select_columns,
+    split_column, table_text, tcell,
+};
 use super::hbase::{
-    self, AlreadyExists, BatchMutation, ColumnDescriptor, HbaseSyncHandler, IOError,
-    IllegalArgument, Mutation, ScannerID, TAppend, TCell, TColumn, TIncrement, TRegionInfo,
-    TRowResult, TScan, Text,
+    self, BatchMutation, ColumnDescriptor, HbaseSyncHandler, IOError, Mutation, ScannerID, TAppend,
+    TCell, TIncrement, TRegionInfo, TRowResult, TScan, Text,
 };
 use super::scanners::ThriftScanners;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_table::cell::Cell;
 use strata_table::client::{Connection, Table};
-use strata_table::error::Error;
 use strata_table::filter::CompareOp;
 use strata_table::mutation::{
     Change, CheckAndMutate, Durability, Mutation as RowMutation, ReadModifyWrite,
 };
 use strata_table::read::Scan;
-use strata_table::schema::{BloomType, Compression, FamilyDescriptor, TableDescriptor, TableName};
+use strata_table::schema::{TableDescriptor, TableName};
 use tokio::runtime::Handle;
-
-/// The default maximum versions of a family created through Thrift (the IDL's default,
-/// which HBase's Thrift server applies).
-const THRIFT_DEFAULT_VERSIONS: u32 = 3;
 
 /// Answers Thrift calls through a table store connection.
 #[derive(Debug, Clone)]
@@ -33,96 +31,6 @@ pub struct HbaseHandler {
     connection: Connection,
     runtime: Handle,
     scanners: ThriftScanners,
-}
-
-type Answer<T> = thrift::Result<T>;
-
-/// A Strata error as an `IOError`, which every call declares (`AlreadyExists` for a table
-/// that exists, which only `createTable` raises).
-fn exception(e: Error) -> thrift::Error {
-    let message = e.to_string();
-    match e {
-        Error::TableExists(_) => thrift::Error::User(Box::new(AlreadyExists {
-            message: Some(message),
-        })),
-        _ => thrift::Error::User(Box::new(IOError {
-            message: Some(message),
-        })),
-    }
-}
-
-/// As [`exception`], for calls that also declare `IllegalArgument`: bad requests raise that.
-fn invalid(e: Error) -> thrift::Error {
-    match e {
-        Error::InvalidRequest(_) | Error::FilterSyntax { .. } | Error::NoSuchFamily { .. } => {
-            illegal(e.to_string())
-        }
-        other => exception(other),
-    }
-}
-
-fn illegal(message: impl Into<String>) -> thrift::Error {
-    thrift::Error::User(Box::new(IllegalArgument {
-        message: Some(message.into()),
-    }))
-}
-
-/// `family:qualifier` split at the first colon; `None` qualifier for a whole family.
-fn split_column(column: &[u8]) -> (Bytes, Option<Bytes>) {
-    match column.iter().position(|b| *b == b':') {
-        Some(i) if i + 1 < column.len() => (
-            Bytes::copy_from_slice(&column[..i]),
-            Some(Bytes::copy_from_slice(&column[i + 1..])),
-        ),
-        Some(i) => (Bytes::copy_from_slice(&column[..i]), None),
-        None => (Bytes::copy_from_slice(column), None),
-    }
-}
-
-fn table_text(name: &[u8]) -> Answer<String> {
-    let text = std::str::from_utf8(name).map_err(|_| illegal("a table name is UTF-8 text"))?;
-    TableName::parse(text).map_err(exception)?;
-    Ok(text.to_string())
-}
-
-fn select_columns(scan: &mut Scan, columns: &[Vec<u8>]) {
-    for column in columns {
-        match split_column(column) {
-            (family, Some(q)) => {
-                scan.add_column(family, q);
-            }
-            (family, None) => {
-                scan.add_family(family);
-            }
-        }
-    }
-}
-
-/// A Thrift `TCell`.
-fn tcell(c: &Cell) -> TCell {
-    TCell::new(c.value.to_vec(), c.timestamp)
-}
-
-/// Cells of one row as a `TRowResult`: the newest cell of each column in the map (or, with
-/// `sorted`, all of them in order in `sortedColumns`).
-pub(super) fn row_result(cells: &[Cell], sorted: bool) -> Option<TRowResult> {
-    let first = cells.first()?;
-    let mut result = TRowResult::new(first.row.to_vec(), None, None);
-    if sorted {
-        result.sorted_columns = Some(
-            cells
-                .iter()
-                .map(|c| TColumn::new(c.column(), tcell(c)))
-                .collect(),
-        );
-    } else {
-        let mut columns = BTreeMap::new();
-        for c in cells {
-            columns.entry(c.column()).or_insert_with(|| tcell(c));
-        }
-        result.columns = Some(columns);
-    }
-    Some(result)
 }
 
 impl HbaseHandler {
@@ -264,28 +172,6 @@ impl HbaseHandler {
         let scanner = self.run(table.scanner(scan, caching))?;
         Ok(self.scanners.add(scanner, sorted))
     }
-
-    fn family_descriptor(cd: &ColumnDescriptor) -> Answer<FamilyDescriptor> {
-        let name = split_column(&cd.name.clone().unwrap_or_default()).0;
-        let mut family = FamilyDescriptor::new(name);
-        family.max_versions = match cd.max_versions.unwrap_or(0) {
-            v if v <= 0 => THRIFT_DEFAULT_VERSIONS,
-            v => v as u32,
-        };
-        family.compression =
-            Compression::parse(cd.compression.as_deref().unwrap_or("NONE")).map_err(invalid)?;
-        family.bloom = BloomType::parse(match cd.bloom_filter_type.as_deref() {
-            None | Some("") => "NONE",
-            Some(other) => other,
-        })
-        .map_err(invalid)?;
-        family.in_memory = cd.in_memory.unwrap_or(false);
-        family.ttl = match cd.time_to_live.unwrap_or(-1) {
-            t if t <= 0 || t == i32::MAX => None,
-            t => Some(std::time::Duration::from_secs(t as u64)),
-        };
-        Ok(family)
-    }
 }
 
 impl HbaseSyncHandler for HbaseHandler {
@@ -383,7 +269,7 @@ impl HbaseSyncHandler for HbaseHandler {
         let name = table_text(&table_name)?;
         let mut families = Vec::new();
         for cd in &column_families {
-            families.push(Self::family_descriptor(cd)?);
+            families.push(family_descriptor(cd)?);
         }
         let descriptor = TableDescriptor {
             name: TableName::parse(&name).map_err(invalid)?,
