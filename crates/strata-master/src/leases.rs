@@ -17,6 +17,10 @@ struct Lease {
 pub struct Recovery {
     /// When it started (it is retried when it takes longer than the lease timeout).
     pub started: Instant,
+    /// The generation stamp the last block's replicas had when the first attempt began:
+    /// every attempt bumps the stamp, and an attempt whose primary died never moved any
+    /// replica past it, so every retry agrees among replicas of this generation or newer.
+    pub replica_generation: Option<u64>,
 }
 
 /// Every client's lease, and the files being recovered.
@@ -89,9 +93,29 @@ impl LeaseTable {
         due
     }
 
-    /// Notes that recovery of `file` has started.
+    /// Notes that recovery of `file` has started (or started again: the replicas'
+    /// generation noted by the first attempt is kept).
     pub fn start_recovery(&mut self, file: InodeId, now: Instant) {
-        self.recovering.insert(file, Recovery { started: now });
+        let replica_generation = self
+            .recovering
+            .get(&file)
+            .and_then(|r| r.replica_generation);
+        self.recovering.insert(
+            file,
+            Recovery {
+                started: now,
+                replica_generation,
+            },
+        );
+    }
+
+    /// The generation the last block's replicas had when the recovery of `file` first
+    /// began, noting `current` as that generation on the first attempt.
+    pub fn replica_generation(&mut self, file: InodeId, current: u64) -> u64 {
+        match self.recovering.get_mut(&file) {
+            Some(r) => *r.replica_generation.get_or_insert(current),
+            None => current,
+        }
     }
 
     /// Whether `file` is being recovered.
@@ -143,6 +167,13 @@ mod tests {
         assert!(t.is_recovering_since(InodeId(5), timeout, later + Duration::from_secs(10)));
         assert!(!t.is_recovering_since(InodeId(5), timeout, later + Duration::from_secs(11)));
         assert!(!t.is_recovering_since(InodeId(6), timeout, later));
+        assert_eq!(
+            t.replica_generation(InodeId(5), 7),
+            7,
+            "noted by the first attempt"
+        );
+        t.start_recovery(InodeId(5), later);
+        assert_eq!(t.replica_generation(InodeId(5), 9), 7, "kept by a retry");
         t.remove_file(InodeId(5));
         t.remove_file(InodeId(6));
         assert!(t.is_empty());

@@ -106,7 +106,12 @@ async fn try_recover(state: &MasterState, inode: InodeId) -> Result<()> {
                 tracing::info!(%path, "file closed by lease recovery");
             }
         }
-        Plan::Agree(block, holders, policy) => {
+        Plan::Agree(mut block, holders, policy) => {
+            // A retry asks for the replicas' generation before the first attempt's bump.
+            block.generation = state
+                .leases
+                .lock()
+                .replica_generation(inode, block.generation);
             let op = Op::BumpGeneration(journal::BumpGeneration {
                 inode_id: inode.0,
                 client_name: String::new(),
