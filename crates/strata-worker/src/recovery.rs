@@ -7,9 +7,9 @@ use crate::context::WorkerContext;
 use crate::write_block::failure;
 use strata_core::{BlockId, Error, ExtendedBlock, Result};
 use strata_ec::{EcPolicy, StripeGeometry};
-use strata_proto::data::{RecoveryFinalize, RecoveryQuery, Request, Response, Status, request};
-use strata_proto::frame::{read_header, write_frame};
-use strata_proto::net::{connect, within};
+use strata_proto::block_io::ask;
+use strata_proto::data::{RecoveryFinalize, RecoveryQuery, Response, Status, request};
+use strata_proto::frame::write_frame;
 use strata_proto::rpc::{RecoverCommand, WorkerAddress};
 use tokio::io::AsyncWrite;
 
@@ -63,21 +63,6 @@ pub async fn handle_finalize<W: AsyncWrite + Unpin>(
     result.map(|_| ())
 }
 
-async fn ask(ctx: &WorkerContext, peer: &WorkerAddress, op: request::Op) -> Result<Response> {
-    let timeout = ctx.config.socket_timeout;
-    let mut stream = connect(&peer.data_address, timeout).await?;
-    write_frame(&mut stream, &Request { op: Some(op) }, &[]).await?;
-    let response: Response =
-        within(timeout, &peer.data_address, read_header(&mut stream)).await??;
-    if response.status != Status::Ok as i32 {
-        return Err(Error::Unavailable {
-            address: peer.data_address.clone(),
-            reason: response.message,
-        });
-    }
-    Ok(response)
-}
-
 /// One holder of a replica taking part in a recovery.
 struct Holder {
     peer: WorkerAddress,
@@ -125,9 +110,9 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
             ctx.store.info(id).map(|i| (i.length, i.generation))
         } else {
             ask(
-                ctx,
-                peer,
+                &peer.data_address,
                 request::Op::RecoveryQuery(RecoveryQuery { block_id: id.0 }),
+                ctx.config.socket_timeout,
             )
             .await
             .ok()
@@ -184,7 +169,9 @@ pub async fn run_primary(ctx: &WorkerContext, command: RecoverCommand) -> Result
                 new_generation: command.new_generation,
                 length: target,
             });
-            ask(ctx, &holder.peer, op).await.is_ok()
+            ask(&holder.peer.data_address, op, ctx.config.socket_timeout)
+                .await
+                .is_ok()
         };
         if done {
             finalized.push(holder.peer.id.clone());

@@ -13,7 +13,6 @@ use super::hbase::{
     TCell, TIncrement, TRegionInfo, TRowResult, TScan, Text,
 };
 use super::scanners::ThriftScanners;
-use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_table::cell::Cell;
 use strata_table::client::{Connection, Table};
@@ -496,13 +495,10 @@ impl HbaseSyncHandler for HbaseHandler {
 
     fn handle_increment_rows(&self, increments: Vec<TIncrement>) -> Answer<()> {
         for inc in increments {
-            let table = inc.table.unwrap_or_default();
-            let (family, qualifier) = split_column(&inc.column.unwrap_or_default());
-            self.handle_atomic_increment_parts(
-                &table,
+            self.handle_atomic_increment(
+                inc.table.unwrap_or_default(),
                 inc.row.unwrap_or_default(),
-                family,
-                qualifier,
+                inc.column.unwrap_or_default(),
                 inc.ammount.unwrap_or(0),
             )?;
         }
@@ -772,17 +768,5 @@ impl HbaseHandler {
             )?);
         }
         self.mutate(table, all)
-    }
-
-    fn handle_atomic_increment_parts(
-        &self,
-        table: &[u8],
-        row: Vec<u8>,
-        family: Bytes,
-        qualifier: Option<Bytes>,
-        amount: i64,
-    ) -> Answer<i64> {
-        let table = self.table(table)?;
-        self.run(table.increment(row, family, qualifier.unwrap_or_default(), amount))
     }
 }

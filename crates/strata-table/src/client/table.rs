@@ -137,14 +137,7 @@ impl Table {
     /// Applies `check.mutation` if the column's newest value passes; whether it did.
     pub async fn check_and_mutate(&self, check: CheckAndMutate) -> Result<bool> {
         let row = check.mutation.row.clone();
-        let op = match check.op {
-            crate::filter::CompareOp::Less => "<",
-            crate::filter::CompareOp::LessOrEqual => "<=",
-            crate::filter::CompareOp::Equal => "=",
-            crate::filter::CompareOp::NotEqual => "!=",
-            crate::filter::CompareOp::GreaterOrEqual => ">=",
-            crate::filter::CompareOp::Greater => ">",
-        };
+        let op = check.op.as_str();
         let mutation = wire::mutation_to_wire(check.mutation);
         self.connection
             .on_region(&self.name, &row, |mut client, located| {

@@ -38,6 +38,18 @@ impl CompareOp {
         })
     }
 
+    /// The operator as the filter language writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Less => "<",
+            CompareOp::LessOrEqual => "<=",
+            CompareOp::Equal => "=",
+            CompareOp::NotEqual => "!=",
+            CompareOp::GreaterOrEqual => ">=",
+            CompareOp::Greater => ">",
+        }
+    }
+
     /// Whether a cell passes: `ordering` is the cell's part compared with the comparator's
     /// operand (HBase keeps a cell under `<` when the cell's bytes sort before the operand).
     pub fn passes(self, ordering: Ordering) -> bool {
@@ -188,5 +200,8 @@ mod tests {
         }
         assert_eq!(CompareOp::parse(">="), Some(CompareOp::GreaterOrEqual));
         assert_eq!(CompareOp::parse("=>"), None);
+        for op in ["<", "<=", "=", "!=", ">=", ">"] {
+            assert_eq!(CompareOp::parse(op).map(CompareOp::as_str), Some(op));
+        }
     }
 }

@@ -5,6 +5,7 @@
 use super::assignment::Placement;
 use super::catalog::regions_for;
 use super::master::MasterState;
+use super::{Answer, answer};
 use crate::error::{Error, Result};
 use crate::proto::rpc::table_master_server::TableMaster as TableMasterRpc;
 use crate::proto::rpc::*;
@@ -13,7 +14,7 @@ use crate::schema::TableName;
 use crate::wire;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 /// The gRPC service.
 #[derive(Debug)]
@@ -312,12 +313,6 @@ impl Service {
         self.state.check_active()?;
         work.await
     }
-}
-
-type Answer<T> = std::result::Result<Response<T>, Status>;
-
-fn answer<T>(result: Result<T>) -> Answer<T> {
-    result.map(Response::new).map_err(|e| wire::status(&e))
 }
 
 #[tonic::async_trait]

@@ -24,6 +24,16 @@ use tokio::task::JoinHandle;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
+/// What an RPC handler returns.
+pub(crate) type Answer<T> = std::result::Result<tonic::Response<T>, tonic::Status>;
+
+/// A handler's result as its gRPC answer (errors as a status carrying their `ErrorInfo`).
+pub(crate) fn answer<T>(result: Result<T>) -> Answer<T> {
+    result
+        .map(tonic::Response::new)
+        .map_err(|e| crate::wire::status(&e))
+}
+
 /// Binds a server's RPC port: the listener, the bound address, and the address to register
 /// (on `advertise_host` when given, else the bound IP).
 pub(crate) async fn bind(

@@ -4,6 +4,7 @@
 
 use super::election::active_master;
 use super::scanners::Scanners;
+use super::{Answer, answer};
 use crate::error::{Error, Result};
 use crate::mutation::{Change, CheckAndMutate, ReadModifyWrite};
 use crate::proto::rpc::region_server_server::{RegionServer as RegionService, RegionServerServer};
@@ -22,8 +23,8 @@ use std::time::Duration;
 use strata_client::FileSystem;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::Request;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
 
 /// The largest answer a scanner sends at once.
 const MAX_RESULT_BYTES: usize = 2 << 20;
@@ -283,12 +284,6 @@ fn loads(state: &ServerState) -> Vec<RegionLoad> {
 #[derive(Debug)]
 struct Service {
     state: Arc<ServerState>,
-}
-
-type Answer<T> = std::result::Result<Response<T>, Status>;
-
-fn answer<T>(result: Result<T>) -> Answer<T> {
-    result.map(Response::new).map_err(|e| wire::status(&e))
 }
 
 impl Service {
