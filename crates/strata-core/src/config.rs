@@ -341,6 +341,11 @@ pub struct TableConfig {
     /// A memstore holding edits this long is flushed whatever its size.
     #[serde(with = "duration_text")]
     pub flush_interval: Duration,
+    /// A region whose largest family's files pass this size is split at its middle key.
+    pub split_size: ByteSize,
+    /// How often the master evens regions out over the region servers (by count and load).
+    #[serde(with = "duration_text")]
+    pub balance_interval: Duration,
 }
 
 impl Default for TableConfig {
@@ -358,6 +363,8 @@ impl Default for TableConfig {
             report_interval: Duration::from_secs(1),
             scanner_timeout: Duration::from_secs(60),
             flush_interval: Duration::from_secs(3600),
+            split_size: ByteSize(10 << 30),
+            balance_interval: Duration::from_secs(300),
         }
     }
 }

@@ -353,3 +353,237 @@ async fn a_quiet_memstore_is_flushed_by_age() {
     server.shutdown().await;
     master.shutdown().await;
 }
+
+/// The value written to `row` by the split test.
+fn split_value(i: usize) -> String {
+    format!("{i:06}-{}", "v".repeat(120))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_split_by_size_and_by_hand_and_merge_without_losing_a_row() {
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let master = TableMaster::start(
+        cluster.client().await,
+        TableMasterConfig {
+            split_size: 160 << 10,
+            ..master_config()
+        },
+    )
+    .await
+    .unwrap();
+    let config = RegionServerConfig {
+        region: strata_table::region::RegionSettings {
+            flush_size: 24 << 10,
+            ..Default::default()
+        },
+        ..server_config()
+    };
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        servers.push(
+            RegionServer::start(cluster.client().await, config.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    let connection = Connection::new(cluster.client().await, ROOT);
+    let admin = connection.admin();
+    let mut info = FamilyDescriptor::new("info");
+    info.block_size = 2048;
+    let descriptor = TableDescriptor {
+        name: TableName::parse("grow").unwrap(),
+        families: vec![info],
+    };
+    admin.create_table(descriptor, &[]).await.unwrap();
+    let table = connection.table("grow").unwrap();
+
+    // Rows arrive in random order while the region splits under them.
+    let total = 1500;
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|i| (i * 7919) % total);
+    for chunk in order.chunks(50) {
+        let puts = chunk
+            .iter()
+            .map(|i| {
+                Mutation::new(format!("row-{i:06}").into_bytes()).put(
+                    &b"info"[..],
+                    &b"v"[..],
+                    None,
+                    split_value(*i).into_bytes(),
+                )
+            })
+            .collect();
+        for result in table.mutate_rows(puts).await {
+            result.unwrap();
+        }
+    }
+    wait_until(
+        "the region splits by size",
+        Duration::from_secs(60),
+        || async { admin.regions("grow").await.is_ok_and(|r| r.len() >= 2) },
+    )
+    .await;
+    let check_all = |table: strata_table::client::Table| async move {
+        let all = table
+            .scanner(Scan::default(), 200)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let expected: Vec<String> = (0..total).map(|i| format!("row-{i:06}")).collect();
+        assert_eq!(rows(&all), expected, "every row once, in order");
+        for (i, cells) in all.iter().enumerate() {
+            assert_eq!(cells.len(), 1);
+            assert_eq!(cells[0].value, split_value(i).into_bytes());
+        }
+    };
+    check_all(table.clone()).await;
+
+    // The children rewrite their parents' files; the parents' files then go.
+    let fs = cluster.client().await;
+    wait_until(
+        "no region reads a parent's files and the parents are deleted",
+        Duration::from_secs(60),
+        || {
+            let fs = fs.clone();
+            let admin = admin.clone();
+            async move {
+                let live: Vec<String> = match admin.regions("grow").await {
+                    Ok(r) => r.into_iter().map(|r| r.name).collect(),
+                    Err(_) => return false,
+                };
+                let Ok(dirs) = fs
+                    .list(&format!("{ROOT}/data/default/grow"))
+                    .collect()
+                    .await
+                else {
+                    return false;
+                };
+                let only_live = dirs
+                    .iter()
+                    .all(|d| live.iter().any(|l| d.path.ends_with(&format!("/{l}"))));
+                let mut refs = 0;
+                for region in &live {
+                    let dir = format!("{ROOT}/data/default/grow/{region}/info");
+                    if let Ok(files) = fs.list(&dir).collect().await {
+                        refs += files.iter().filter(|f| f.path.ends_with(".ref")).count();
+                    }
+                }
+                only_live && refs == 0
+            }
+        },
+    )
+    .await;
+    check_all(table.clone()).await;
+
+    // By hand: a split at a given row, then a merge of the two halves.
+    let at = Bytes::from_static(b"row-000750");
+    let holder = admin
+        .regions("grow")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.start <= at && (r.end.is_empty() || at < r.end))
+        .unwrap();
+    let halves = if holder.start == at {
+        let regions = admin.regions("grow").await.unwrap();
+        let i = regions.iter().position(|r| r.name == holder.name).unwrap();
+        vec![regions[i - 1].clone(), regions[i].clone()]
+    } else {
+        admin.split("grow", None, Some(at.clone())).await.unwrap()
+    };
+    assert_eq!(halves.len(), 2);
+    assert_eq!(halves[0].end, at);
+    assert_eq!(halves[1].start, at);
+    assert!(halves.iter().all(|h| !h.server.is_empty()));
+    check_all(table.clone()).await;
+    assert!(matches!(
+        admin
+            .split("grow", Some(&halves[1].name), Some(at.clone()))
+            .await,
+        Err(Error::InvalidRequest(_))
+    ));
+    wait_until(
+        "the halves rewrite their parent's files",
+        Duration::from_secs(60),
+        || async {
+            let mut merged = None;
+            match admin.merge("grow", &halves[0].name, &halves[1].name).await {
+                Ok(region) => merged = Some(region),
+                Err(Error::RegionBusy { .. }) => {}
+                Err(e) => panic!("merge failed: {e}"),
+            }
+            merged.is_some_and(|m| m.start == halves[0].start && m.end == halves[1].end)
+        },
+    )
+    .await;
+    check_all(table.clone()).await;
+    let regions = admin.regions("grow").await.unwrap();
+    if regions.len() >= 3 {
+        assert!(matches!(
+            admin
+                .merge("grow", &regions[0].name, &regions[2].name)
+                .await,
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+    for server in servers {
+        server.shutdown().await;
+    }
+    master.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_evens_regions_out_over_a_new_server() {
+    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
+        .await
+        .unwrap();
+    let master = TableMaster::start(
+        cluster.client().await,
+        TableMasterConfig {
+            balance_interval: Duration::from_millis(500),
+            ..master_config()
+        },
+    )
+    .await
+    .unwrap();
+    let first = RegionServer::start(cluster.client().await, server_config())
+        .await
+        .unwrap();
+    let connection = Connection::new(cluster.client().await, ROOT);
+    let admin = connection.admin();
+    let splits: Vec<Bytes> = ["b", "c", "d", "e", "f"]
+        .iter()
+        .map(|k| Bytes::from(k.to_string()))
+        .collect();
+    admin.create_table(users(), &splits).await.unwrap();
+    let table = connection.table("users").unwrap();
+    for row in ["a1", "b1", "c1", "d1", "e1", "f1"] {
+        table.mutate(row_put(row, row)).await.unwrap();
+    }
+    let second = RegionServer::start(cluster.client().await, server_config())
+        .await
+        .unwrap();
+    wait_until(
+        "each server holds three regions",
+        Duration::from_secs(30),
+        || async {
+            let Ok(regions) = admin.regions("users").await else {
+                return false;
+            };
+            let on = |s: &str| regions.iter().filter(|r| r.server == s).count();
+            on(first.address()) == 3 && on(second.address()) == 3
+        },
+    )
+    .await;
+    for row in ["a1", "b1", "c1", "d1", "e1", "f1"] {
+        let cells = table.get(Scan::get(row.as_bytes().to_vec())).await.unwrap();
+        assert_eq!(cells[0].value, row.as_bytes().to_vec());
+    }
+    second.shutdown().await;
+    first.shutdown().await;
+    master.shutdown().await;
+}

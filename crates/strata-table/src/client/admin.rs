@@ -1,12 +1,12 @@
 //! Table administration through the active table master: create (pre-split), alter,
 //! enable, disable, truncate, delete, list, describe; where regions are; flushes and
-//! compactions.
+//! compactions; splits and merges.
 
 use super::Connection;
 use crate::error::{Error, Result};
 use crate::proto::rpc::{
-    AlterTableRequest, CreateTableRequest, Empty, RegionRequest, TableInfo, TableRequest,
-    TruncateTableRequest,
+    AlterTableRequest, CreateTableRequest, Empty, MergeRequest, RegionDescriptor, RegionRequest,
+    SplitRequest, TableInfo, TableRequest, TruncateTableRequest,
 };
 use crate::schema::{FamilyDescriptor, TableDescriptor, TableName};
 use crate::wire;
@@ -219,6 +219,76 @@ impl Admin {
     /// Compacts the table (or one region); `major` merges all files into one per family.
     pub async fn compact(&self, table: &str, region: Option<&str>, major: bool) -> Result<()> {
         self.region_action(table, region, Some(major)).await
+    }
+
+    /// Splits regions of the table: the one named `region`, or the one holding `at`, or
+    /// every region that can split when neither is given; each at `at` or else at the middle
+    /// key of its largest family. Returns the new regions once they are served.
+    pub async fn split(
+        &self,
+        table: &str,
+        region: Option<&str>,
+        at: Option<Bytes>,
+    ) -> Result<Vec<RegionPlace>> {
+        let request = SplitRequest {
+            table: TableName::parse(table)?.to_string(),
+            region: region.unwrap_or_default().to_string(),
+            split_row: at,
+        };
+        let made = self
+            .connection
+            .master(|mut m| {
+                let request = request.clone();
+                async move { m.split_region(request).await }
+            })
+            .await?;
+        self.wait_served(table, made.regions).await
+    }
+
+    /// Merges two adjacent regions of the table; returns the region that replaced them once
+    /// it is served.
+    pub async fn merge(&self, table: &str, first: &str, second: &str) -> Result<RegionPlace> {
+        let request = MergeRequest {
+            table: TableName::parse(table)?.to_string(),
+            regions: vec![first.to_string(), second.to_string()],
+        };
+        let made = self
+            .connection
+            .master(|mut m| {
+                let request = request.clone();
+                async move { m.merge_regions(request).await }
+            })
+            .await?;
+        let mut served = self.wait_served(table, made.regions).await?;
+        served
+            .pop()
+            .ok_or_else(|| Error::Internal("a merge made no region".to_string()))
+    }
+
+    /// Waits until every region in `made` is served; where they are.
+    async fn wait_served(
+        &self,
+        table: &str,
+        made: Vec<RegionDescriptor>,
+    ) -> Result<Vec<RegionPlace>> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let regions = self.regions(table).await?;
+            let placed: Vec<RegionPlace> = (regions.into_iter())
+                .filter(|r| made.iter().any(|m| m.name == r.name))
+                .collect();
+            let all = placed.len() == made.len();
+            if all && placed.iter().all(|r| !r.server.is_empty()) {
+                return Ok(placed);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::TableState {
+                    table: table.to_string(),
+                    state: "changed, but its new regions did not open in 60 s".to_string(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     async fn region_action(

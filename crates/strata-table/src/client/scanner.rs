@@ -127,7 +127,8 @@ impl TableScanner {
                         self.buffered.push_back(cells?);
                     }
                     if !response.more {
-                        self.at += 1;
+                        let finished = self.regions[self.at].clone();
+                        self.move_past(&finished).await?;
                     }
                     return Ok(());
                 }
@@ -141,6 +142,40 @@ impl TableScanner {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Moves on to the region after `finished` (before it, reversed): the next one in the
+    /// list when it adjoins, else the one the master says adjoins now (regions split or
+    /// merged since the list was read), so no row between them is skipped.
+    async fn move_past(&mut self, finished: &Located) -> Result<()> {
+        let reversed = self.scan.reversed;
+        let edge = if reversed {
+            finished.region.start.clone()
+        } else {
+            finished.region.end.clone()
+        };
+        if edge.is_empty() {
+            self.done = true;
+            return Ok(());
+        }
+        let adjoins = |l: &Located| {
+            if reversed {
+                l.region.end == edge
+            } else {
+                l.region.start == edge
+            }
+        };
+        if self.regions.get(self.at + 1).is_some_and(adjoins) {
+            self.at += 1;
+            return Ok(());
+        }
+        let mut regions = self.connection.regions(&self.table).await?;
+        if reversed {
+            regions.reverse();
+        }
+        self.at = regions.iter().position(adjoins).unwrap_or(regions.len());
+        self.regions = regions;
+        Ok(())
     }
 
     fn server_of(&self, region: &Located) -> String {
@@ -205,11 +240,13 @@ impl TableScanner {
             results: self.caching,
         };
         let mut client = self.connection.server(&located.server)?;
-        let response = client
-            .open_scanner(request)
-            .await
-            .map_err(|s| wire::from_status(s, &located.server))?
-            .into_inner();
+        let response = match client.open_scanner(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => {
+                self.connection.forget(&self.table, &located.region.name);
+                return Err(wire::from_status(status, &located.server));
+            }
+        };
         self.regions[self.at] = located.clone();
         self.open = Some((response.scanner, located.server));
         Ok(response)

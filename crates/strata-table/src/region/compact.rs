@@ -4,14 +4,14 @@
 //! keeps only what a read would see: no delete markers, no masked, expired (beyond the
 //! minimum versions) or surplus versions. Output is written through the server's I/O budget,
 //! renamed into place, and swapped for its inputs in one step; the inputs are deleted once
-//! no read holds them.
+//! no read holds them. Only the region's own rows are written: a family that reads a parent
+//! region's files through references is compacted whole, and its references go with it.
 
 use super::Region;
 use crate::cell::CellKey;
 use crate::error::Result;
 use crate::read::{MatchCode, MatchSettings, RowMatcher, StoreScanner};
 use crate::sstable::{SsTable, SsTableWriter};
-use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use strata_client::CreateOptions;
@@ -25,8 +25,9 @@ const RATIO: f64 = 1.2;
 
 impl Region {
     /// Asks for a compaction in the background when a store has enough files.
-    pub(super) fn request_compaction(self: &Arc<Self>) {
-        let due = self.stores.iter().any(|s| s.file_count() >= MIN_FILES);
+    pub fn request_compaction(self: &Arc<Self>) {
+        let due =
+            (self.stores.iter()).any(|s| s.file_count() >= MIN_FILES || s.reference_count() > 0);
         if !due || self.compaction_pending.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -40,12 +41,15 @@ impl Region {
         });
     }
 
-    /// Compacts every family (major: all its files into one); whether anything was merged.
+    /// Compacts every family (major: all its files into one; a family reading a parent's
+    /// files through references always has a major one); whether anything was merged.
     pub async fn compact(&self, major: bool) -> Result<bool> {
         let _one = self.compacting.lock().await;
         let mut merged = false;
         for i in 0..self.stores.len() {
-            let files = select(&self.stores[i].view().files, major);
+            let files = self.stores[i].view().files;
+            let major = major || files.iter().any(|f| f.is_reference());
+            let files = select(&files, major);
             if files.is_empty() {
                 continue;
             }
@@ -70,7 +74,9 @@ impl Region {
         let mut writer = SsTableWriter::new(family, self.fs.create(&tmp, options).await?);
         writer.set_major(major);
         let mut cells = StoreScanner::new(&[], &inputs, u64::MAX, None, None);
-        cells.seek(&CellKey::first_on_row(Bytes::new())).await?;
+        cells
+            .seek(&CellKey::first_on_row(self.info.start.clone()))
+            .await?;
         let settings = MatchSettings::new(
             family,
             (0, i64::MAX),
@@ -79,7 +85,10 @@ impl Region {
             strata_core::now_millis(),
         );
         let mut written_before = 0;
-        while let Some((key, value)) = cells.peek() {
+        // Files read through references hold the other child's rows too: they end here.
+        while let Some((key, value)) = cells.peek()
+            && self.info.contains(&key.row)
+        {
             if !major {
                 let (key, value) = (key.clone(), value.clone());
                 writer.add(&key, &value).await?;
@@ -114,9 +123,15 @@ impl Region {
             let written = writer.written();
             self.io_budget.spend(written - written_before).await;
             written_before = written;
+            if self.is_closed() {
+                drop(writer);
+                let _ = self.fs.delete(&tmp, false).await;
+                return Err(self.not_serving("closed during a compaction"));
+            }
         }
         let (file, info) = writer.finish().await?;
         file.close().await?;
+        self.check_open()?;
         let path = self.dir.sstable(&family.name, info.max_sequence);
         self.fs.rename(&tmp, &path).await?;
         let output = Arc::new(self.open_sstable(family, &path).await?);
@@ -126,8 +141,16 @@ impl Region {
         Ok(())
     }
 
-    /// Deletes files compacted away that no read holds any more.
-    pub(super) async fn delete_retired(&self) {
+    /// Deletes files compacted away that no read holds any more (those still held go on a
+    /// later call: the region server calls it with every report). Once the region is closed
+    /// its files are another server's to manage, and this does nothing.
+    pub async fn delete_retired(&self) {
+        if !self.is_closed() {
+            self.delete_unheld_retired().await;
+        }
+    }
+
+    pub(super) async fn delete_unheld_retired(&self) {
         for store in &self.stores {
             for path in store.take_unheld_retired() {
                 if let Err(e) = self.fs.delete(&path, false).await {
@@ -139,16 +162,16 @@ impl Region {
 }
 
 /// The files to merge: all of them for a major compaction (when there are two or more, or one
-/// still holding delete markers or written by a flush), else HBase's ratio selection over the
+/// still holding delete markers, written by a flush or read through a reference), else HBase's ratio selection over the
 /// files from oldest to newest.
 fn select(files: &[Arc<SsTable>], major: bool) -> Vec<Arc<SsTable>> {
     let mut files: Vec<Arc<SsTable>> = files.to_vec();
     files.sort_by_key(|f| f.info().max_sequence);
     if major {
         let needed = files.len() > 1
-            || files
-                .first()
-                .is_some_and(|f| !f.info().major || f.info().delete_markers > 0);
+            || files.first().is_some_and(|f| {
+                !f.info().major || f.info().delete_markers > 0 || f.is_reference()
+            });
         return if needed { files } else { Vec::new() };
     }
     if files.len() < MIN_FILES {

@@ -10,6 +10,7 @@ mod io_budget;
 pub mod layout;
 mod mvcc;
 mod open;
+pub mod reference;
 mod store;
 pub mod wal;
 mod write;
@@ -27,7 +28,7 @@ use crate::sstable::BlockCache;
 use bytes::Bytes;
 use mvcc::{Mvcc, RowLocks};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use strata_client::FileSystem;
 use wal::Wal;
 
@@ -112,6 +113,8 @@ pub struct Region {
     /// A background compaction is asked for or running.
     compaction_pending: AtomicBool,
     closed: AtomicBool,
+    /// Requests served (reads and writes), for the master's balancing by load.
+    requests: AtomicU64,
 }
 
 impl Region {
@@ -143,6 +146,21 @@ impl Region {
     /// The region's stores, in family name order.
     pub fn stores(&self) -> &[Store] {
         &self.stores
+    }
+
+    /// Counts a request served.
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests served since it opened.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Files read through references to a parent region's files.
+    pub fn references(&self) -> usize {
+        self.stores.iter().map(Store::reference_count).sum()
     }
 
     /// Whether the region is closed (or broken and waiting to be reopened).

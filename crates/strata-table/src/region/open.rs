@@ -7,13 +7,13 @@ use super::flush::first_sequence;
 use super::mvcc::{Mvcc, RowLocks};
 use super::store::Store;
 use super::wal::{Wal, recover_log};
-use super::{Region, RegionDir, RegionInfo, RegionSettings, Shared, layout};
+use super::{Region, RegionDir, RegionInfo, RegionSettings, Shared, layout, reference};
 use crate::cell::{CellKey, CellKind};
 use crate::error::{Error, Result};
 use crate::schema::TableDescriptor;
 use crate::sstable::{Source, SsTable};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use strata_client::FileSystem;
 use strata_core::Error as FsError;
 
@@ -48,12 +48,22 @@ impl Region {
             fs.mkdirs(&family_dir, true).await?;
             let mut files = Vec::new();
             for status in fs.list(&family_dir).collect().await? {
-                if !status.path.ends_with(".sst") {
+                let (path, through) = if reference::is_reference(&status.path) {
+                    (
+                        reference::read(&fs, &status.path).await?,
+                        Some(&status.path),
+                    )
+                } else if status.path.ends_with(".sst") {
+                    (status.path.clone(), None)
+                } else {
                     continue;
+                };
+                let source = Source::Strata(fs.open_positional(&path).await?);
+                let mut table =
+                    SsTable::open(&path, source, cache.clone(), family.in_memory).await?;
+                if let Some(through) = through {
+                    table = table.through_reference(through);
                 }
-                let source = Source::Strata(fs.open_positional(&status.path).await?);
-                let table =
-                    SsTable::open(&status.path, source, cache.clone(), family.in_memory).await?;
                 last = last.max(table.info().max_sequence);
                 files.push(Arc::new(table));
             }
@@ -117,6 +127,7 @@ impl Region {
             flush_pending: AtomicBool::new(false),
             compaction_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
         });
         if replayed > 0 {
             tracing::info!(region = %region.info.name, cells = replayed, logs = logs.len(),
@@ -129,16 +140,23 @@ impl Region {
             Ok(_) | Err(FsError::NotFound { .. }) => {}
             Err(e) => tracing::warn!(error = %e, "cannot clear the region's temporary files"),
         }
+        // A child of a split or merge rewrites its parents' files into its own at once.
+        region.request_compaction();
         Ok(region)
     }
 
-    /// Flushes what is in memory, closes the log and stops serving (a region moving to
-    /// another server, or the server stopping).
+    /// Flushes what is in memory, closes the log, waits for a compaction under way to stop
+    /// and stops serving (a region moving to another server, or the server stopping).
     pub async fn close(&self) -> Result<()> {
         self.flush().await?;
         let wal = self.updates.write().await.take();
         self.closed
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        // A compaction under way stops (it sees the region closed); its files stay as they
+        // are, so whoever opens the region next finds them settled.
+        let compacting = self.compacting.lock().await;
+        self.delete_unheld_retired().await;
+        drop(compacting);
         if let Some(wal) = wal {
             wal.close().await?;
         }

@@ -99,7 +99,7 @@ impl Store {
             .into_iter()
             .partition(|f| Arc::strong_count(f) == 1);
         s.retired = held;
-        free.iter().map(|f| f.path().to_string()).collect()
+        free.iter().map(|f| f.store_path().to_string()).collect()
     }
 
     /// Bytes in memstores.
@@ -131,5 +131,12 @@ impl Store {
     /// The number of files.
     pub fn file_count(&self) -> usize {
         self.state.read().files.len()
+    }
+
+    /// The number of files read through references to a parent region's files.
+    pub fn reference_count(&self) -> usize {
+        (self.state.read().files.iter())
+            .filter(|f| f.is_reference())
+            .count()
     }
 }

@@ -156,6 +156,7 @@ mod tests {
                 schema: None,
                 enabled: true,
                 regions,
+                changes: Vec::new(),
             },
         );
         assert_eq!(&catalog.region_of(&t, b"d").unwrap().start[..], b"c");

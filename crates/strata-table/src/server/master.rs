@@ -4,7 +4,7 @@
 //! active, chosen through a Strata lease (`election`), the others stand by and answer that
 //! they are not active.
 
-use super::assignment::{Assignments, Placement};
+use super::assignment::{Assignments, Move, Placement};
 use super::catalog::CatalogState;
 use super::election::{Leadership, campaign};
 use super::master_service::Service;
@@ -12,15 +12,15 @@ use crate::error::{Error, Result};
 use crate::proto::rpc::region_server_client::RegionServerClient;
 use crate::proto::rpc::table_master_server::TableMasterServer;
 use crate::proto::rpc::{
-    CatalogTable, CloseRegionRequest, OpenRegionRequest, RegionDescriptor, RegionSpec,
+    CatalogTable, CloseRegionRequest, OpenRegionRequest, RegionDescriptor, RegionSpec, TableSchema,
 };
 use crate::region::layout::{RegionDir, table_dir};
 use crate::schema::TableName;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_client::FileSystem;
 use tokio::sync::watch;
@@ -41,6 +41,10 @@ pub struct TableMasterConfig {
     pub server_timeout: Duration,
     /// How often it assigns regions and a standby checks the active master.
     pub check_interval: Duration,
+    /// A region whose largest family's files pass this size is split.
+    pub split_size: u64,
+    /// How often it evens regions out over the servers.
+    pub balance_interval: Duration,
 }
 
 impl Default for TableMasterConfig {
@@ -51,6 +55,8 @@ impl Default for TableMasterConfig {
             root: crate::DEFAULT_ROOT.to_string(),
             server_timeout: Duration::from_secs(10),
             check_interval: Duration::from_secs(1),
+            split_size: 10 << 30,
+            balance_interval: Duration::from_secs(300),
         }
     }
 }
@@ -64,6 +70,8 @@ impl TableMasterConfig {
             root: table.root.clone(),
             server_timeout: table.server_timeout,
             check_interval: table.report_interval,
+            split_size: table.split_size.bytes(),
+            balance_interval: table.balance_interval,
         }
     }
 }
@@ -80,6 +88,14 @@ pub(super) struct MasterState {
     pub(super) assignments: Mutex<Assignments>,
     active_since: Mutex<Option<Instant>>,
     clients: Mutex<HashMap<String, RegionServerClient<Channel>>>,
+    /// Regions a split or merge of this master's is changing.
+    pub(super) changing: Mutex<HashSet<String>>,
+    /// Regions whose automatic split failed, and when (they are not tried again for a while).
+    split_refused: Mutex<HashMap<String, Instant>>,
+    /// When the servers were last evened out.
+    last_balance: Mutex<Instant>,
+    /// Assignment passes since it started.
+    passes: AtomicU64,
 }
 
 impl MasterState {
@@ -149,6 +165,10 @@ impl TableMaster {
             assignments: Mutex::new(Assignments::default()),
             active_since: Mutex::new(None),
             clients: Mutex::new(HashMap::new()),
+            changing: Mutex::new(HashSet::new()),
+            split_refused: Mutex::new(HashMap::new()),
+            last_balance: Mutex::new(Instant::now()),
+            passes: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let service = TableMasterServer::new(Service::new(state.clone()));
@@ -287,6 +307,10 @@ async fn assign(state: &Arc<MasterState>) {
         .collect();
     for (name, server) in strays {
         state.assignments.lock().placements.remove(&name);
+        if server.is_empty() {
+            // A parent of a committed split or merge, closed already.
+            continue;
+        }
         let spec = RegionSpec {
             table: String::new(),
             region: name,
@@ -302,29 +326,156 @@ async fn assign(state: &Arc<MasterState>) {
             });
         }
     }
+    split_large_regions(state, &tables);
+    balance(state, &tables);
+    if (state.passes.fetch_add(1, Ordering::Relaxed)).is_multiple_of(TIDY_EVERY) {
+        super::region_change::tidy(state).await;
+    }
+}
+
+/// Assignment passes between two looks at what splits and merges left behind.
+const TIDY_EVERY: u64 = 10;
+/// How long a region whose automatic split failed is left alone.
+const SPLIT_RETRY: Duration = Duration::from_secs(300);
+
+/// Starts splitting each open region whose largest family's files passed the split size.
+fn split_large_regions(state: &Arc<MasterState>, tables: &[CatalogTable]) {
+    let large: Vec<(String, String)> = {
+        let assignments = state.assignments.lock();
+        let changing = state.changing.lock();
+        let mut refused = state.split_refused.lock();
+        refused.retain(|_, at| at.elapsed() < SPLIT_RETRY);
+        (assignments.servers.values())
+            .flat_map(|s| s.loads.iter())
+            .filter(|(name, load)| {
+                load.largest_store_bytes >= state.config.split_size
+                    && load.references == 0
+                    && !changing.contains(*name)
+                    && !refused.contains_key(*name)
+                    && matches!(assignments.placements.get(*name), Some(Placement::Open(_)))
+            })
+            .filter_map(|(name, load)| Some((load.region.as_ref()?.table.clone(), name.clone())))
+            .collect()
+    };
+    for (table, region) in large {
+        let enabled =
+            (tables.iter()).any(|t| t.enabled && t.regions.iter().any(|r| r.name == region));
+        let Ok(name) = TableName::parse(&table) else {
+            continue;
+        };
+        if !enabled {
+            continue;
+        }
+        state
+            .split_refused
+            .lock()
+            .insert(region.clone(), Instant::now());
+        let state = state.clone();
+        tokio::spawn(async move {
+            tracing::info!(%table, %region, "splitting a region past the split size");
+            match super::region_change::split(&state, &name, &region, None).await {
+                Ok(_) => {
+                    state.split_refused.lock().remove(&region);
+                }
+                Err(e) => tracing::warn!(%table, %region, error = %e, "cannot split a region"),
+            }
+        });
+    }
+}
+
+/// Every `balance_interval`, starts the moves that even the servers out.
+fn balance(state: &Arc<MasterState>, tables: &[CatalogTable]) {
+    {
+        let mut last = state.last_balance.lock();
+        if last.elapsed() < state.config.balance_interval || !state.changing.lock().is_empty() {
+            return;
+        }
+        *last = Instant::now();
+    }
+    let moves = state.assignments.lock().balancing_moves();
+    for mv in moves {
+        let found = tables.iter().find_map(|t| {
+            let region = t.regions.iter().find(|r| r.name == mv.region)?;
+            Some((t.schema.clone(), region.clone()))
+        });
+        if let Some((schema, region)) = found {
+            move_region(state, schema, region, mv);
+        }
+    }
+}
+
+/// Closes a region on one server and opens it on another.
+fn move_region(
+    state: &Arc<MasterState>,
+    schema: Option<TableSchema>,
+    region: RegionDescriptor,
+    mv: Move,
+) {
+    tracing::info!(region = %mv.region, from = %mv.from, to = %mv.to, "moving a region to even the servers out");
+    let closing = Placement::Closing(mv.from.clone());
+    state
+        .assignments
+        .lock()
+        .placements
+        .insert(mv.region.clone(), closing.clone());
+    let Ok(mut client) = state.server(&mv.from) else {
+        state.assignments.lock().placements.remove(&mv.region);
+        return;
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        let result = client
+            .close_region(CloseRegionRequest {
+                region: Some(RegionSpec {
+                    table: region.table.clone(),
+                    region: region.name.clone(),
+                }),
+                flush: true,
+            })
+            .await;
+        let still = state.assignments.lock().placements.get(&mv.region) == Some(&closing);
+        match result {
+            Ok(_) if still => open_on(&state, schema, &region, mv.to),
+            Ok(_) => {}
+            Err(status) => {
+                tracing::warn!(region = %mv.region, error = %status.message(), "closing a region to move it failed");
+                if still {
+                    state.assignments.lock().placements.remove(&mv.region);
+                }
+            }
+        }
+    });
 }
 
 /// Starts opening `region` on a live server, the one on a host holding most of its blocks
 /// when it is not busier than the rest.
 async fn open_somewhere(state: &Arc<MasterState>, table: &CatalogTable, region: &RegionDescriptor) {
     let hosts = preferred_hosts(state, region).await;
-    let server = {
-        let mut assignments = state.assignments.lock();
-        let Some(server) = assignments.choose(&hosts) else {
-            return;
-        };
-        assignments
-            .placements
-            .insert(region.name.clone(), Placement::Opening(server.clone()));
-        server
+    let Some(server) = state.assignments.lock().choose(&hosts) else {
+        return;
     };
+    open_on(state, table.schema.clone(), region, server);
+}
+
+/// Starts opening `region` on the server at `server`.
+pub(super) fn open_on(
+    state: &Arc<MasterState>,
+    schema: Option<TableSchema>,
+    region: &RegionDescriptor,
+    server: String,
+) {
+    state
+        .assignments
+        .lock()
+        .placements
+        .insert(region.name.clone(), Placement::Opening(server.clone()));
     let Ok(mut client) = state.server(&server) else {
         state.assignments.lock().placements.remove(&region.name);
         return;
     };
     let request = OpenRegionRequest {
         region: Some(region.clone()),
-        schema: table.schema.clone(),
+        schema,
     };
     let state = state.clone();
     let name = region.name.clone();

@@ -5,6 +5,7 @@
 use super::assignment::Placement;
 use super::catalog::regions_for;
 use super::master::MasterState;
+use super::region_change;
 use super::{Answer, answer};
 use crate::error::{Error, Result};
 use crate::proto::rpc::table_master_server::TableMaster as TableMasterRpc;
@@ -45,6 +46,7 @@ impl Service {
                 schema: Some(wire::table_to_wire(&schema)),
                 enabled: true,
                 regions,
+                changes: Vec::new(),
             },
         );
         catalog.save(&self.state.fs, &self.state.config.root).await
@@ -123,10 +125,19 @@ impl Service {
         } else {
             Vec::new()
         };
-        let old: Vec<String> = entry.regions.iter().map(|r| r.name.clone()).collect();
+        let old: Vec<String> = (entry.regions.iter())
+            .chain(
+                entry
+                    .changes
+                    .iter()
+                    .flat_map(|c| c.parents.iter().chain(&c.children)),
+            )
+            .map(|r| r.name.clone())
+            .collect();
         let regions = regions_for(&name, &splits)?;
         let entry = catalog.table_mut(&name)?;
         entry.regions = regions;
+        entry.changes.clear();
         entry.enabled = true;
         catalog
             .save(&self.state.fs, &self.state.config.root)
@@ -277,9 +288,6 @@ impl Service {
     }
 
     async fn report(&self, req: ServerReport) -> Result<ServerReportResponse> {
-        let names: Vec<String> = (req.regions.iter())
-            .filter_map(|r| r.region.as_ref().map(|s| s.region.clone()))
-            .collect();
         let catalog = self.state.catalog.lock().await;
         let known = |name: &str| {
             catalog
@@ -287,11 +295,11 @@ impl Service {
                 .values()
                 .any(|t| t.enabled && t.regions.iter().any(|r| r.name == name))
         };
-        let foreign = self
-            .state
-            .assignments
-            .lock()
-            .report(&req.address, &req.host, &names, known);
+        let foreign =
+            self.state
+                .assignments
+                .lock()
+                .report(&req.address, &req.host, &req.regions, known);
         Ok(ServerReportResponse {
             close: foreign
                 .into_iter()
@@ -305,6 +313,40 @@ impl Service {
 }
 
 impl Service {
+    /// Splits the region named, or the one holding the split row, or every region of the
+    /// table (those that can split) when neither is given.
+    async fn split_region(&self, req: SplitRequest) -> Result<RegionChangeResponse> {
+        let name = TableName::parse(&req.table)?;
+        let targets: Vec<String> = {
+            let catalog = self.state.catalog.lock().await;
+            match (&req.region[..], &req.split_row) {
+                ("", Some(row)) => vec![catalog.region_of(&name, row)?.name.clone()],
+                ("", None) => (catalog.table(&name)?.regions.iter())
+                    .map(|r| r.name.clone())
+                    .collect(),
+                (region, _) => vec![region.to_string()],
+            }
+        };
+        let at = req.split_row;
+        let mut made = Vec::new();
+        let mut refused = None;
+        let every = req.region.is_empty() && at.is_none();
+        for region in targets {
+            match region_change::split(&self.state, &name, &region, at.clone()).await {
+                Ok(children) => made.extend(children),
+                Err(e) if every => {
+                    tracing::info!(%region, error = %e, "region not split");
+                    refused = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match refused {
+            Some(e) if made.is_empty() => Err(e),
+            _ => Ok(RegionChangeResponse { regions: made }),
+        }
+    }
+
     /// `work`'s result, or the error saying this master stands by.
     async fn when_active<T>(
         &self,
@@ -422,6 +464,25 @@ impl TableMasterRpc for Service {
             .when_active(self.for_each_region(request.into_inner(), false))
             .await;
         answer(result.map(|()| Empty {}))
+    }
+
+    async fn split_region(&self, request: Request<SplitRequest>) -> Answer<RegionChangeResponse> {
+        let result = self
+            .when_active(self.split_region(request.into_inner()))
+            .await;
+        answer(result)
+    }
+
+    async fn merge_regions(&self, request: Request<MergeRequest>) -> Answer<RegionChangeResponse> {
+        let req = request.into_inner();
+        let result = self
+            .when_active(async {
+                let name = TableName::parse(&req.table)?;
+                let regions = region_change::merge(&self.state, &name, &req.regions).await?;
+                Ok(RegionChangeResponse { regions })
+            })
+            .await;
+        answer(result)
     }
 
     async fn status(&self, _request: Request<Empty>) -> Answer<MasterStatus> {

@@ -6,6 +6,7 @@ mod catalog;
 pub mod election;
 mod master;
 mod master_service;
+mod region_change;
 mod region_server;
 mod scanners;
 

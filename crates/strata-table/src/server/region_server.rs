@@ -18,7 +18,6 @@ use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use strata_client::FileSystem;
 use tokio::sync::watch;
@@ -99,7 +98,6 @@ pub(super) struct ServerState {
     shared: Shared,
     regions: RwLock<HashMap<String, Arc<Region>>>,
     scanners: Scanners,
-    requests: AtomicU64,
 }
 
 impl ServerState {
@@ -107,10 +105,12 @@ impl ServerState {
         let spec = spec
             .as_ref()
             .ok_or_else(|| Error::InvalidRequest("no region named".to_string()))?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let regions = self.regions.read();
         match regions.get(&spec.region) {
-            Some(r) if r.info().table.to_string() == spec.table && !r.is_closed() => Ok(r.clone()),
+            Some(r) if r.info().table.to_string() == spec.table && !r.is_closed() => {
+                r.count_request();
+                Ok(r.clone())
+            }
             _ => Err(Error::NotServingRegion {
                 region: spec.region.clone(),
                 reason: format!("{} does not serve it", self.address),
@@ -144,7 +144,6 @@ impl RegionServer {
             address,
             shared,
             regions: RwLock::new(HashMap::new()),
-            requests: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let service = RegionServerServer::new(Service {
@@ -236,6 +235,10 @@ async fn report_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>
         for region in aged {
             region.request_flush();
         }
+        let regions: Vec<Arc<Region>> = state.regions.read().values().cloned().collect();
+        for region in regions {
+            region.delete_retired().await;
+        }
         let report = ServerReport {
             address: state.address.clone(),
             regions: loads(&state),
@@ -274,8 +277,9 @@ fn loads(state: &ServerState) -> Vec<RegionLoad> {
             memstore_bytes: r.memstore_size() as u64,
             file_bytes: r.file_size(),
             files: r.stores().iter().map(|s| s.file_count() as u32).sum(),
-            requests: state.requests.load(Ordering::Relaxed),
+            requests: r.requests(),
             largest_store_bytes: r.stores().iter().map(|s| s.file_size()).max().unwrap_or(0),
+            references: r.references() as u32,
         })
         .collect()
 }

@@ -61,6 +61,8 @@ pub struct SsTable {
     bloom: Option<Bloom>,
     in_memory: bool,
     cache: Arc<BlockCache>,
+    /// The reference file it is read through, when it is a parent region's file.
+    reference: Option<String>,
 }
 
 impl SsTable {
@@ -134,12 +136,29 @@ impl SsTable {
             bloom,
             in_memory,
             cache,
+            reference: None,
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The same file, read by a region through the reference file at `reference`.
+    pub fn through_reference(mut self, reference: &str) -> SsTable {
+        self.reference = Some(reference.to_string());
+        self
+    }
+
+    /// Whether a region reads it through a reference file (it is another region's).
+    pub fn is_reference(&self) -> bool {
+        self.reference.is_some()
+    }
+
+    /// The file that puts it in its store: the reference file, or the SSTable itself.
+    pub fn store_path(&self) -> &str {
+        self.reference.as_deref().unwrap_or(&self.path)
     }
 
     /// What the file holds.

@@ -1,6 +1,7 @@
 //! `strata table`: a shell for the table store like HBase's (`create`, `list`, `describe`,
 //! `alter`, `put`, `get`, `scan`, `delete`, `deleteall`, `incr`, `count`, `compact`,
-//! `major_compact`, `flush`, `disable`, `enable`, `drop`, `truncate`, `regions`), readable
+//! `major_compact`, `flush`, `split`, `merge`, `disable`, `enable`, `drop`, `truncate`,
+//! `regions`), readable
 //! tables on a terminal and `--json` for scripts.
 
 mod spec;
@@ -14,6 +15,7 @@ use spec::{KeySpace, bytes_of, column, printable};
 use std::process::ExitCode;
 use strata_client::FileSystem;
 use strata_table::cell::Cell;
+use strata_table::client::RegionPlace;
 use strata_table::mutation::Mutation;
 use strata_table::read::Scan;
 use strata_table::schema::{TableDescriptor, TableName};
@@ -221,6 +223,33 @@ enum TableCommand {
     Truncate {
         /// The table.
         table: String,
+    },
+    /// Split regions: the one holding `--at` (at that row), one named by `--region`, or
+    /// every region of the table; each at its middle key unless `--at` says where.
+    Split {
+        /// The table.
+        table: String,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+        /// The row the split starts the second half at.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge two adjacent regions into one.
+    Merge {
+        /// The table.
+        table: String,
+        /// One region.
+        first: String,
+        /// The region beside it.
+        second: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// A table's regions and where they are served.
     Regions {
@@ -516,28 +545,51 @@ pub async fn run(settings: Settings, args: TableArgs) -> anyhow::Result<ExitCode
             admin.truncate(&name, true).await?;
             outln!("Truncated {name}");
         }
+        TableCommand::Split {
+            table: name,
+            region,
+            at,
+            json,
+        } => {
+            let at = at.as_deref().map(bytes_of).transpose()?;
+            let made = admin.split(&name, region.as_deref(), at).await?;
+            print_regions(&made, json);
+        }
+        TableCommand::Merge {
+            table: name,
+            first,
+            second,
+            json,
+        } => {
+            let merged = admin.merge(&name, &first, &second).await?;
+            print_regions(&[merged], json);
+        }
         TableCommand::Regions { table: name, json } => {
-            let regions = admin.regions(&name).await?;
-            if json {
-                print_json(&Value::Array(regions.iter().map(|r| json!({
-                    "name": r.name, "start": printable(&r.start), "end": printable(&r.end), "server": r.server,
-                })).collect()));
-            } else {
-                let mut out = table(&["REGION", "START", "END", "SERVER"]);
-                for r in &regions {
-                    out.add_row(vec![
-                        r.name.clone(),
-                        printable(&r.start),
-                        printable(&r.end),
-                        r.server.clone(),
-                    ]);
-                }
-                outln!("{out}");
-                outln!("{} region(s)", regions.len());
-            }
+            print_regions(&admin.regions(&name).await?, json);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Regions as a table (or JSON), with where each is served.
+fn print_regions(regions: &[RegionPlace], json: bool) {
+    if json {
+        print_json(&Value::Array(regions.iter().map(|r| json!({
+            "name": r.name, "start": printable(&r.start), "end": printable(&r.end), "server": r.server,
+        })).collect()));
+    } else {
+        let mut out = table(&["REGION", "START", "END", "SERVER"]);
+        for r in regions {
+            out.add_row(vec![
+                r.name.clone(),
+                printable(&r.start),
+                printable(&r.end),
+                r.server.clone(),
+            ]);
+        }
+        outln!("{out}");
+        outln!("{} region(s)", regions.len());
+    }
 }
 
 fn apply_read(scan: &mut Scan, read: &ReadOptions) {

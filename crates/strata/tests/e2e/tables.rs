@@ -400,6 +400,38 @@ async fn the_table_shell_manages_tables_and_rows_as_hbases_does() {
     ok(&["table", "flush", "users"]);
     ok(&["table", "compact", "users"]);
     ok(&["table", "major_compact", "users"]);
+    let halves = json(&["table", "split", "users", "--at", "k", "--json"]);
+    let halves = halves.as_array().unwrap();
+    assert_eq!(halves.len(), 2, "{halves:?}");
+    assert_eq!(
+        (halves[0]["start"].as_str(), halves[0]["end"].as_str()),
+        (Some("g"), Some("k"))
+    );
+    assert_eq!(
+        json(&["table", "regions", "users", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let names: Vec<&str> = halves.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    let merged = loop {
+        let (code, out, err) = cli(
+            &master,
+            &["table", "merge", "users", names[0], names[1], "--json"],
+        );
+        if code == 0 {
+            break serde_json::from_str::<serde_json::Value>(&out).unwrap();
+        }
+        // The halves first rewrite their parent's files into their own.
+        assert!(err.contains("too busy"), "{err}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        (merged[0]["start"].as_str(), merged[0]["end"].as_str()),
+        (Some("g"), Some("p"))
+    );
+    assert_eq!(json(&["table", "count", "users", "--json"])["rows"], 2);
     ok(&[
         "table",
         "alter",
@@ -434,6 +466,7 @@ async fn the_table_shell_manages_tables_and_rows_as_hbases_does() {
             "no column family",
         ),
         (vec!["table", "drop", "users"], "disable it first"),
+        (vec!["table", "split", "users", "--at", "g"], "not inside"),
     ] {
         let (code, _, err) = cli(&master, &args);
         assert_eq!(code, 1, "{args:?}");
