@@ -57,6 +57,8 @@ pub struct Mutation {
     pub edits: Vec<Edit>,
     /// How durable before the answer.
     pub durability: Durability,
+    /// The nonce of the increment or append it writes, logged with it.
+    pub(crate) nonce: Option<Nonce>,
 }
 
 impl Mutation {
@@ -66,6 +68,7 @@ impl Mutation {
             row: row.into(),
             edits: Vec::new(),
             durability: Durability::UseDefault,
+            nonce: None,
         }
     }
 
@@ -176,6 +179,33 @@ pub struct ReadModifyWrite {
     pub columns: Vec<(Bytes, Bytes, Change)>,
     /// How durable before the answer.
     pub durability: Durability,
+    /// The operation's nonce: the client gives each operation one (kept across its
+    /// retries), so a retry of one already applied is answered, not applied twice.
+    pub nonce: Option<Nonce>,
+}
+
+/// An operation's nonce, unique per client and operation (HBase's nonce group and nonce).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Nonce {
+    /// The client's (HBase's nonce group).
+    pub group: u64,
+    /// The operation's.
+    pub value: u64,
+}
+
+impl Nonce {
+    /// A fresh random nonce.
+    pub fn random() -> Nonce {
+        Nonce {
+            group: rand::random(),
+            value: rand::random(),
+        }
+    }
+
+    /// The nonce in its wire form (`None` for 0 and 0).
+    pub fn from_parts(group: u64, value: u64) -> Option<Nonce> {
+        (group != 0 || value != 0).then_some(Nonce { group, value })
+    }
 }
 
 /// What a read-modify-write does to one column.

@@ -97,11 +97,9 @@ pub fn mutation_from_wire(m: rpc::RowMutation) -> Result<Mutation> {
             value: e.value,
         });
     }
-    Ok(Mutation {
-        row: m.row,
-        edits,
-        durability: durability(m.durability)?,
-    })
+    let mut mutation = Mutation::new(m.row).with_durability(durability(m.durability)?);
+    mutation.edits = edits;
+    Ok(mutation)
 }
 
 /// A scan for the wire (its filter as its filter string).

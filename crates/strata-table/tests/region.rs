@@ -8,7 +8,9 @@ use strata_client::FileSystem;
 use strata_table::cell::Cell;
 use strata_table::error::Error;
 use strata_table::filter::CompareOp;
-use strata_table::mutation::{Change, CheckAndMutate, Durability, Mutation, ReadModifyWrite};
+use strata_table::mutation::{
+    Change, CheckAndMutate, Durability, Mutation, Nonce, ReadModifyWrite,
+};
 use strata_table::read::Scan;
 use strata_table::region::{IoBudget, OpenRegion, Region, RegionInfo, RegionSettings, Shared};
 use strata_table::schema::{FamilyDescriptor, TableDescriptor, TableName};
@@ -148,6 +150,7 @@ async fn writes_and_reads_follow_hbase_semantics_across_flushes() {
             Change::Increment(delta),
         )],
         durability: Durability::UseDefault,
+        nonce: None,
     };
     region.read_modify_write(counter(5)).await.unwrap();
     let cells = region.read_modify_write(counter(-2)).await.unwrap();
@@ -274,6 +277,23 @@ async fn a_region_whose_server_died_reopens_with_every_acknowledged_edit() {
         region.mutate(put(&row, "b", "q", 1, "tail")).await.unwrap();
         written.push(row);
     }
+    // An increment whose answer the client "never got": it retries with the same nonce.
+    let nonce = Nonce::random();
+    let increment = |nonce| ReadModifyWrite {
+        row: Bytes::from_static(b"zcounter"),
+        columns: vec![(
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"n"),
+            Change::Increment(7),
+        )],
+        durability: Durability::SyncWal,
+        nonce: Some(nonce),
+    };
+    let first = region.read_modify_write(increment(nonce)).await.unwrap();
+    let again = region.read_modify_write(increment(nonce)).await.unwrap();
+    assert_eq!(first, again, "a retry is answered, not applied");
+    assert_eq!(&again[0].value[..], &7i64.to_be_bytes());
+    written.push("zcounter".to_string());
     // The server "dies": its region is never closed, its log stays open under its lease.
     std::mem::forget(region);
 
@@ -286,6 +306,14 @@ async fn a_region_whose_server_died_reopens_with_every_acknowledged_edit() {
         assert_eq!(cells.len(), 1);
     }
     assert_eq!(rows, written, "every acknowledged row, each once");
+    let retried = reopened.read_modify_write(increment(nonce)).await.unwrap();
+    assert_eq!(
+        &retried[0].value[..],
+        &7i64.to_be_bytes(),
+        "the replayed log still knows the increment was applied"
+    );
+    let next = (reopened.read_modify_write(increment(Nonce::random())).await).unwrap();
+    assert_eq!(&next[0].value[..], &14i64.to_be_bytes());
     assert_eq!(
         get(&reopened, "row0640", 1).await,
         vec![("b:q".into(), 1, "tail".into())]

@@ -718,6 +718,7 @@ impl HbaseSyncHandler for HbaseHandler {
                 })
                 .collect(),
             durability: Durability::UseDefault,
+            nonce: None,
         };
         let cells = self.run(table.read_modify_write(change))?;
         Ok(cells.iter().map(tcell).collect())

@@ -4,7 +4,7 @@
 use super::{Connection, TableScanner, spec};
 use crate::cell::Cell;
 use crate::error::{Error, Result};
-use crate::mutation::{Change, CheckAndMutate, Mutation, ReadModifyWrite};
+use crate::mutation::{Change, CheckAndMutate, Mutation, Nonce, ReadModifyWrite};
 use crate::proto::rpc::{
     CheckAndMutateRequest, ColumnChange, GetRequest, MutateRequest, ReadModifyWriteRequest,
     column_change,
@@ -173,6 +173,8 @@ impl Table {
             })
             .collect();
         let durability = wire::durability_code(change.durability);
+        // One nonce for every retry, so a retry of an applied operation is not applied again.
+        let nonce = change.nonce.unwrap_or_else(Nonce::random);
         self.connection
             .on_region(&self.name, &change.row, |mut client, located| {
                 let request = ReadModifyWriteRequest {
@@ -180,6 +182,8 @@ impl Table {
                     row: change.row.clone(),
                     columns: columns.clone(),
                     durability,
+                    nonce_group: nonce.group,
+                    nonce: nonce.value,
                 };
                 async move {
                     let response = client
@@ -205,6 +209,7 @@ impl Table {
                 row: row.into(),
                 columns: vec![(family.into(), qualifier.into(), Change::Increment(delta))],
                 durability: Default::default(),
+                nonce: None,
             })
             .await?;
         cells

@@ -9,6 +9,7 @@ mod flush;
 mod io_budget;
 pub mod layout;
 mod mvcc;
+mod nonces;
 mod open;
 pub mod reference;
 mod store;
@@ -115,6 +116,8 @@ pub struct Region {
     closed: AtomicBool,
     /// Requests served (reads and writes), for the master's balancing by load.
     requests: AtomicU64,
+    /// Increments and appends applied lately.
+    nonces: nonces::Nonces,
 }
 
 impl Region {

@@ -5,6 +5,7 @@
 
 use super::flush::first_sequence;
 use super::mvcc::{Mvcc, RowLocks};
+use super::nonces::Nonces;
 use super::store::Store;
 use super::wal::{Wal, recover_log};
 use super::{Region, RegionDir, RegionInfo, RegionSettings, Shared, layout, reference};
@@ -70,10 +71,12 @@ impl Region {
             stores.push(Store::new(family.clone(), files));
         }
         let logs = list_logs(&fs, &dir).await?;
+        let nonces = Nonces::default();
         let mut replayed = 0usize;
         for log in &logs {
             for entry in recover_log(&fs, log).await? {
                 last = last.max(entry.sequence);
+                nonces.replayed(&entry);
                 for cell in entry.cells {
                     let Some(store) = stores.iter().find(|s| s.family.name == cell.family) else {
                         continue;
@@ -128,6 +131,7 @@ impl Region {
             compaction_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             requests: AtomicU64::new(0),
+            nonces,
         });
         if replayed > 0 {
             tracing::info!(region = %region.info.name, cells = replayed, logs = logs.len(),

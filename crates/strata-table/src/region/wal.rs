@@ -334,6 +334,7 @@ mod tests {
                 value: vec![1u8; sequence as usize].into(),
             }],
             written_ms: 0,
+            ..Default::default()
         }
     }
 

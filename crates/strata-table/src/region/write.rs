@@ -76,8 +76,12 @@ impl Region {
         let probe = Mutation::new(change.row.clone());
         self.check_mutation(&probe)?;
         let _lock = self.rows.lock([&change.row[..]]).await;
+        if let Some(answer) = change.nonce.and_then(|n| self.nonces.answer(&n)) {
+            return Ok(answer);
+        }
         let now = strata_core::now_millis();
         let mut mutation = Mutation::new(change.row.clone()).with_durability(change.durability);
+        mutation.nonce = change.nonce;
         let mut results = Vec::new();
         for (family, qualifier, how) in &change.columns {
             self.descriptor.family(family)?;
@@ -123,6 +127,9 @@ impl Region {
         }
         self.check_mutation(&mutation)?;
         self.apply(vec![mutation]).await?;
+        if let Some(nonce) = change.nonce {
+            self.nonces.applied(nonce, results.clone());
+        }
         Ok(results)
     }
 
@@ -233,6 +240,8 @@ impl Region {
                     row: m.row.clone(),
                     cells: Vec::with_capacity(m.edits.len()),
                     written_ms: strata_core::now_millis(),
+                    nonce_group: m.nonce.map_or(0, |n| n.group),
+                    nonce: m.nonce.map_or(0, |n| n.value),
                 };
                 for edit in &m.edits {
                     let timestamp = edit.timestamp.unwrap_or(entry.written_ms);

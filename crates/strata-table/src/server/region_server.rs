@@ -6,7 +6,7 @@ use super::election::active_master;
 use super::scanners::Scanners;
 use super::{Answer, answer};
 use crate::error::{Error, Result};
-use crate::mutation::{Change, CheckAndMutate, ReadModifyWrite};
+use crate::mutation::{Change, CheckAndMutate, Nonce, ReadModifyWrite};
 use crate::proto::rpc::region_server_server::{RegionServer as RegionService, RegionServerServer};
 use crate::proto::rpc::table_master_client::TableMasterClient;
 use crate::proto::rpc::{self, *};
@@ -445,6 +445,7 @@ impl RegionService for Service {
                         row: req.row,
                         columns,
                         durability: wire::durability(req.durability)?,
+                        nonce: Nonce::from_parts(req.nonce_group, req.nonce),
                     })
                     .await?;
                 Ok(CellsResponse {
