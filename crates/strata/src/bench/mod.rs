@@ -6,6 +6,7 @@ mod dfsio;
 mod ec;
 mod limits;
 mod meta;
+mod ycsb;
 
 use crate::settings::Settings;
 use clap::Subcommand;
@@ -32,6 +33,8 @@ enum BenchCommand {
     /// Reads through the cache: cold from under storage, warm from the workers' tiers, and
     /// the same bytes read from tmpfs.
     Cache(cache::CacheBenchArgs),
+    /// YCSB's core workloads (load, a to f) on the table store through the Rust client.
+    Ycsb(ycsb::YcsbArgs),
 }
 
 /// Runs a benchmark.
@@ -42,6 +45,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<ExitCode
         BenchCommand::Limits(a) => limits::run(a).await,
         BenchCommand::Ec(a) => ec::run(a).await,
         BenchCommand::Cache(a) => cache::run(settings, a).await,
+        BenchCommand::Ycsb(a) => ycsb::run(settings, a).await,
     }
 }
 
