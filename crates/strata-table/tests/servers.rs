@@ -31,20 +31,29 @@ fn server_config() -> RegionServerConfig {
 }
 
 struct Store {
-    _cluster: MiniCluster,
+    cluster: MiniCluster,
     masters: Vec<TableMaster>,
     servers: Vec<RegionServer>,
     connection: Connection,
 }
 
 async fn store(masters: usize, servers: usize) -> Store {
+    store_with(masters, servers, master_config(), server_config()).await
+}
+
+async fn store_with(
+    masters: usize,
+    servers: usize,
+    master: TableMasterConfig,
+    server: RegionServerConfig,
+) -> Store {
     let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
         .await
         .unwrap();
     let mut m = Vec::new();
     for _ in 0..masters {
         m.push(
-            TableMaster::start(cluster.client().await, master_config())
+            TableMaster::start(cluster.client().await, master.clone())
                 .await
                 .unwrap(),
         );
@@ -52,14 +61,14 @@ async fn store(masters: usize, servers: usize) -> Store {
     let mut s = Vec::new();
     for _ in 0..servers {
         s.push(
-            RegionServer::start(cluster.client().await, server_config())
+            RegionServer::start(cluster.client().await, server.clone())
                 .await
                 .unwrap(),
         );
     }
     let connection = Connection::new(cluster.client().await, ROOT);
     Store {
-        _cluster: cluster,
+        cluster,
         masters: m,
         servers: s,
         connection,
@@ -361,34 +370,19 @@ fn split_value(i: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regions_split_by_size_and_by_hand_and_merge_without_losing_a_row() {
-    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
-        .await
-        .unwrap();
-    let master = TableMaster::start(
-        cluster.client().await,
-        TableMasterConfig {
-            split_size: 160 << 10,
-            ..master_config()
-        },
-    )
-    .await
-    .unwrap();
-    let config = RegionServerConfig {
+    let master = TableMasterConfig {
+        split_size: 160 << 10,
+        ..master_config()
+    };
+    let server = RegionServerConfig {
         region: strata_table::region::RegionSettings {
             flush_size: 24 << 10,
             ..Default::default()
         },
         ..server_config()
     };
-    let mut servers = Vec::new();
-    for _ in 0..2 {
-        servers.push(
-            RegionServer::start(cluster.client().await, config.clone())
-                .await
-                .unwrap(),
-        );
-    }
-    let connection = Connection::new(cluster.client().await, ROOT);
+    let s = store_with(1, 2, master, server).await;
+    let connection = s.connection.clone();
     let admin = connection.admin();
     let mut info = FamilyDescriptor::new("info");
     info.block_size = 2048;
@@ -443,7 +437,7 @@ async fn regions_split_by_size_and_by_hand_and_merge_without_losing_a_row() {
     check_all(table.clone()).await;
 
     // The children rewrite their parents' files; the parents' files then go.
-    let fs = cluster.client().await;
+    let fs = s.cluster.client().await;
     wait_until(
         "no region reads a parent's files and the parents are deleted",
         Duration::from_secs(60),
@@ -530,30 +524,19 @@ async fn regions_split_by_size_and_by_hand_and_merge_without_losing_a_row() {
             Err(Error::InvalidRequest(_))
         ));
     }
-    for server in servers {
+    for server in s.servers {
         server.shutdown().await;
     }
-    master.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_master_evens_regions_out_over_a_new_server() {
-    let cluster = MiniCluster::start(fast_config(), &["/r1", "/r2", "/r1"])
-        .await
-        .unwrap();
-    let master = TableMaster::start(
-        cluster.client().await,
-        TableMasterConfig {
-            balance_interval: Duration::from_millis(500),
-            ..master_config()
-        },
-    )
-    .await
-    .unwrap();
-    let first = RegionServer::start(cluster.client().await, server_config())
-        .await
-        .unwrap();
-    let connection = Connection::new(cluster.client().await, ROOT);
+    let master = TableMasterConfig {
+        balance_interval: Duration::from_millis(500),
+        ..master_config()
+    };
+    let mut s = store_with(1, 1, master, server_config()).await;
+    let connection = s.connection.clone();
     let admin = connection.admin();
     let splits: Vec<Bytes> = ["b", "c", "d", "e", "f"]
         .iter()
@@ -564,9 +547,10 @@ async fn the_master_evens_regions_out_over_a_new_server() {
     for row in ["a1", "b1", "c1", "d1", "e1", "f1"] {
         table.mutate(row_put(row, row)).await.unwrap();
     }
-    let second = RegionServer::start(cluster.client().await, server_config())
+    let second = RegionServer::start(s.cluster.client().await, server_config())
         .await
         .unwrap();
+    let first = s.servers[0].address().to_string();
     wait_until(
         "each server holds three regions",
         Duration::from_secs(30),
@@ -575,7 +559,7 @@ async fn the_master_evens_regions_out_over_a_new_server() {
                 return false;
             };
             let on = |s: &str| regions.iter().filter(|r| r.server == s).count();
-            on(first.address()) == 3 && on(second.address()) == 3
+            on(&first) == 3 && on(second.address()) == 3
         },
     )
     .await;
@@ -583,7 +567,8 @@ async fn the_master_evens_regions_out_over_a_new_server() {
         let cells = table.get(Scan::get(row.as_bytes().to_vec())).await.unwrap();
         assert_eq!(cells[0].value, row.as_bytes().to_vec());
     }
-    second.shutdown().await;
-    first.shutdown().await;
-    master.shutdown().await;
+    s.servers.push(second);
+    for server in s.servers {
+        server.shutdown().await;
+    }
 }
