@@ -59,7 +59,10 @@ pub(crate) fn serve(
     what: &'static str,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // Small answers go out at once (Nagle's algorithm would hold a get's reply for the
+        // client's delayed acknowledgement, 40 ms).
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let result = tonic::transport::Server::builder()
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async move {
