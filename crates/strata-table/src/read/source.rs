@@ -11,8 +11,11 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// Cells taken from a memstore at a time.
-const MEM_BATCH: usize = 64;
+/// Cells taken from a memstore by a seek: a get's row fits, and little is copied for nothing.
+const FIRST_MEM_BATCH: usize = 16;
+/// The most cells taken from a memstore at a time (each refill of a long scan takes four
+/// times the last, up to this).
+const MAX_MEM_BATCH: usize = 512;
 
 /// A cursor over one memstore or one file.
 #[derive(Debug)]
@@ -31,6 +34,7 @@ impl CellSource {
             buffered: VecDeque::new(),
             last: None,
             exhausted: true,
+            batch: FIRST_MEM_BATCH,
         })
     }
 
@@ -49,8 +53,9 @@ impl CellSource {
     pub async fn seek(&mut self, key: &CellKey) -> Result<()> {
         match self {
             CellSource::Mem(m) => {
-                m.buffered = m.store.batch_from(Bound::Included(key), MEM_BATCH).into();
-                m.exhausted = m.buffered.len() < MEM_BATCH;
+                m.batch = FIRST_MEM_BATCH;
+                m.buffered = m.store.batch_from(Bound::Included(key), m.batch).into();
+                m.exhausted = m.buffered.len() < m.batch;
                 m.last = None;
                 Ok(())
             }
@@ -77,8 +82,9 @@ impl CellSource {
                     && !m.exhausted
                     && let Some(last) = &m.last
                 {
-                    m.buffered = m.store.batch_from(Bound::Excluded(last), MEM_BATCH).into();
-                    m.exhausted = m.buffered.len() < MEM_BATCH;
+                    m.batch = (m.batch * 4).min(MAX_MEM_BATCH);
+                    m.buffered = m.store.batch_from(Bound::Excluded(last), m.batch).into();
+                    m.exhausted = m.buffered.len() < m.batch;
                 }
                 Ok(())
             }
@@ -109,6 +115,8 @@ pub struct MemCursor {
     buffered: VecDeque<(CellKey, Bytes)>,
     last: Option<CellKey>,
     exhausted: bool,
+    /// Cells the next refill takes.
+    batch: usize,
 }
 
 /// A cursor over an SSTable: the current block and the position in it.
