@@ -47,8 +47,23 @@ fn table() -> TableDescriptor {
     }
 }
 
-/// Writes rows `row00000`.. (each with one explicit timestamp, so a retry rewrites the same
-/// cells) until `stop`; returns the rows acknowledged.
+/// Starts writing rows `row00000`.. (each with one explicit timestamp, so a retry rewrites the
+/// same cells) until the returned flag is set, and waits until `at_least` rows are there; the
+/// task returns the rows acknowledged.
+async fn start_writing(
+    connection: &Connection,
+    at_least: usize,
+) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Vec<String>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let writing = writer(connection.clone(), stop.clone());
+    wait_until("some rows are written", Duration::from_secs(60), || {
+        let connection = connection.clone();
+        async move { rows_in(&connection).await.len() >= at_least }
+    })
+    .await;
+    (stop, writing)
+}
+
 fn writer(connection: Connection, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<String>> {
     tokio::spawn(async move {
         let table = connection.table("events").unwrap();
@@ -133,13 +148,7 @@ async fn a_region_server_killed_during_writes_loses_no_acknowledged_mutation() {
     })
     .await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let writing = writer(connection.clone(), stop.clone());
-    wait_until("some rows are written", Duration::from_secs(60), || {
-        let connection = connection.clone();
-        async move { rows_in(&connection).await.len() >= 300 }
-    })
-    .await;
+    let (stop, writing) = start_writing(&connection, 300).await;
     // Kill the server holding the most regions.
     let servers = served_by(&connection).await;
     let (victim_slot, victim) = roles[1..]
@@ -204,13 +213,7 @@ async fn killing_the_active_table_master_or_a_worker_stops_nothing() {
     );
     let connection = Connection::new(cluster.client().await, DEFAULT_ROOT);
     connection.admin().create_table(table(), &[]).await.unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writing = writer(connection.clone(), stop.clone());
-    wait_until("some rows are written", Duration::from_secs(60), || {
-        let connection = connection.clone();
-        async move { rows_in(&connection).await.len() >= 200 }
-    })
-    .await;
+    let (stop, writing) = start_writing(&connection, 200).await;
     let (master_slot, _) = roles[0].clone();
     cluster.kill_role(master_slot);
     // A worker holding replicas of the logs and SSTables goes too.
